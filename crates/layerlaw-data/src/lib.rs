@@ -1,0 +1,1 @@
+//! layerlaw-data (work in progress).

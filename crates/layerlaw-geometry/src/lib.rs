@@ -1,0 +1,1 @@
+//! layerlaw-geometry (work in progress).

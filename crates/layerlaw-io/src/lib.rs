@@ -1,0 +1,1 @@
+//! layerlaw-io (work in progress).

@@ -1,0 +1,1 @@
+//! layerlaw-lpm (work in progress).

@@ -1,0 +1,1 @@
+//! layerlaw-train (work in progress).
