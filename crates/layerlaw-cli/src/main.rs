@@ -1,1 +1,51 @@
-fn main() {}
+//! `layerlaw`: measure how deep classifiers separate data layer by layer (He & Su, PNAS 2023) and solve the
+//! Layer-Peeled Model of the last layer (Fang, He, Long & Su, PNAS 2021).
+
+mod analysis;
+mod error;
+mod imbalance;
+mod law;
+mod lpm_cmd;
+mod measure;
+mod output;
+mod plot;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Layer-by-layer data separation and the Layer-Peeled Model.
+#[derive(Parser, Debug)]
+#[command(name = "layerlaw", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Separation fuzziness, NC1-NC4 and the law fit of features saved from any framework.
+    Measure(measure::MeasureArgs),
+    /// Train a feedforward net and test the law of equi-separation (He & Su 2023, Figure 1).
+    Law(law::LawArgs),
+    /// The Layer-Peeled Model: solve one problem or sweep the imbalance ratio.
+    Lpm {
+        #[command(subcommand)]
+        command: lpm_cmd::LpmCommand,
+    },
+    /// Imbalanced training and Minority Collapse, side by side with the Layer-Peeled Model.
+    Imbalance(imbalance::ImbalanceArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Measure(a) => measure::run(a),
+        Command::Law(a) => law::run(a),
+        Command::Lpm { command } => lpm_cmd::run(command),
+        Command::Imbalance(a) => imbalance::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,142 @@
+//! Layer-by-layer geometry shared by `measure`, `law` and `imbalance`: D and the neural-collapse metrics of every
+//! layer, the law-of-equi-separation fit, and the classifier geometry.
+
+use faer::MatRef;
+use layerlaw_geometry::{
+    classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse, ClassifierGeometry,
+    Labels, LawFit, Separation, SeparationOptions,
+};
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// Borrowed features of one layer: n × dim, row-major.
+pub enum LayerData<'a> {
+    /// Single precision.
+    F32(&'a [f32]),
+    /// Double precision.
+    F64(&'a [f64]),
+}
+
+/// One layer to analyse.
+pub struct LayerInput<'a> {
+    /// Display name.
+    pub name: String,
+    /// Feature dimension p.
+    pub dim: usize,
+    /// The n × p features.
+    pub data: LayerData<'a>,
+}
+
+/// The report of one layer, as printed by `--json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerReport {
+    /// Layer name (file key or block name).
+    pub name: String,
+    /// Position l in the law fit (0 = first layer given).
+    pub index: usize,
+    /// Feature dimension p.
+    pub dim: usize,
+    /// He–Su separation fuzziness D = Tr(SS_w SS_b⁺) (n_k-weighted).
+    pub fuzziness: f64,
+    /// Papyan et al. NC1 = Tr(Σ_W Σ_B⁺)/K (unweighted class means).
+    pub nc1: f64,
+    /// All geometry of the layer.
+    #[serde(flatten)]
+    pub separation: Separation,
+}
+
+/// The definitions printed with every report, so readers know which convention each number uses.
+#[derive(Clone, Debug, Serialize)]
+pub struct Definitions {
+    /// What `fuzziness` is.
+    pub fuzziness: &'static str,
+    /// What `nc1` is.
+    pub nc1: &'static str,
+    /// How the law is fitted.
+    pub law: &'static str,
+}
+
+/// The standard definitions.
+pub const DEFINITIONS: Definitions = Definitions {
+    fuzziness: "He & Su (PNAS 2023): D = Tr(SS_w SS_b^+), SS_b = (1/n) sum_k n_k (m_k - m)(m_k - m)^T, \
+                SS_w = (1/n) sum_k sum_i (x_ki - m_k)(x_ki - m_k)^T",
+    nc1: "Papyan, Han & Donoho (PNAS 2020): NC1 = Tr(Sigma_W Sigma_B^+)/K with Sigma_B over unweighted class means \
+          centred at their mean; for balanced classes D = K * NC1",
+    law: "least squares of ln D_l on l = 0..L; rho = exp(slope); pearson_r is r(l, ln D_l), close to -1 when the law holds",
+};
+
+/// Measures every layer and fits the law over them in order.
+pub fn analyse_layers(
+    file: &str,
+    layers: &[LayerInput<'_>],
+    labels: &Labels,
+) -> Result<(Vec<LayerReport>, Option<LawFit>), CliError> {
+    let opts = SeparationOptions::default();
+    let n = labels.len();
+    let mut reports = Vec::with_capacity(layers.len());
+    for (index, layer) in layers.iter().enumerate() {
+        let geometry_err = |source| CliError::Geometry {
+            file: file.to_string(),
+            layer: layer.name.clone(),
+            source,
+        };
+        let sep = match layer.data {
+            LayerData::F32(d) => separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts),
+            LayerData::F64(d) => separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts),
+        }
+        .map_err(geometry_err)?;
+        reports.push(LayerReport {
+            name: layer.name.clone(),
+            index,
+            dim: layer.dim,
+            fuzziness: sep.fuzziness,
+            nc1: sep.nc1,
+            separation: sep,
+        });
+    }
+    let law = if reports.len() >= 2 {
+        let d: Vec<f64> = reports.iter().map(|r| r.fuzziness).collect();
+        Some(fit_law(&d).map_err(|source| CliError::Analysis {
+            context: format!("law fit over the layers of {file}"),
+            source,
+        })?)
+    } else {
+        None
+    };
+    Ok((reports, law))
+}
+
+/// Classifier metrics: NC3/NC4 against the last layer's features and the minority/majority group geometry.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassifierReport {
+    /// NC3, NC4 and the classifier's own accuracy on these features.
+    #[serde(flatten)]
+    pub collapse: ClassifierCollapse,
+    /// Cosines, distances and norms of the minority and majority classifier rows.
+    pub groups: ClassifierGeometry,
+}
+
+/// Computes the classifier report for weight `w` (K × p, row-major) and optional bias on the last layer.
+pub fn analyse_classifier(
+    last: &LayerInput<'_>,
+    labels: &Labels,
+    w: &[f64],
+    k: usize,
+    bias: Option<&[f64]>,
+    minority: &[usize],
+) -> Result<ClassifierReport, CliError> {
+    let n = labels.len();
+    let wm = MatRef::from_row_major_slice(w, k, last.dim);
+    let ctx = |source| CliError::Analysis {
+        context: format!("classifier against layer '{}'", last.name),
+        source,
+    };
+    let collapse = match last.data {
+        LayerData::F32(d) => neural_collapse_classifier(MatRef::from_row_major_slice(d, n, last.dim), labels, wm, bias),
+        LayerData::F64(d) => neural_collapse_classifier(MatRef::from_row_major_slice(d, n, last.dim), labels, wm, bias),
+    }
+    .map_err(ctx)?;
+    let groups = classifier_geometry(wm, minority).map_err(ctx)?;
+    Ok(ClassifierReport { collapse, groups })
+}

@@ -1,0 +1,34 @@
+//! The element types accepted for features.
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A feature element type: `f32` or `f64` (sealed, so no other type can implement it).
+///
+/// Every computation widens features to `f64` before accumulating, whatever `T` is, so an
+/// `f32` input loses nothing beyond its own 24-bit mantissa.
+pub trait Scalar: sealed::Sealed + Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static {
+    /// Widens the value to `f64` (exact for both implementors).
+    fn to_f64(self) -> f64;
+    /// The type's name, for reports and error messages.
+    const NAME: &'static str;
+}
+
+impl Scalar for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    const NAME: &'static str = "f32";
+}
+
+impl Scalar for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    const NAME: &'static str = "f64";
+}
