@@ -346,7 +346,7 @@ pub struct Prepared {
 }
 
 /// Preprocesses `split` as the official GFNN code: resize to `size`, ToTensor, Normalize; CIFAR keeps channel 1.
-pub fn prepare_fnn(split: &Split, dataset: DatasetArg, size: usize, train_idx: &[usize]) -> Prepared {
+pub fn prepare_fnn(split: &Split, dataset: DatasetArg, size: usize, train_idx: &[usize]) -> Result<Prepared, CliError> {
     use layerlaw_data::{to_normalized_f32, ChannelMode};
     let (mean, std, mode): (Vec<f32>, Vec<f32>, ChannelMode) = match dataset {
         DatasetArg::Cifar10 => (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::Only(1)),
@@ -356,14 +356,14 @@ pub fn prepare_fnn(split: &Split, dataset: DatasetArg, size: usize, train_idx: &
     let sub = split.train.subset(train_idx);
     let k = split.train.num_classes();
     let train = layerlaw_train::Dataset {
-        x: to_normalized_f32(&sub, size, &mean, &std, mode),
+        x: to_normalized_f32(&sub, size, &mean, &std, mode)?,
         y: sub.labels.iter().map(|&v| v as usize).collect(),
         n: sub.n,
         shape: [channels, size, size],
         num_classes: k,
     };
     let test = layerlaw_train::Dataset {
-        x: to_normalized_f32(&split.test, size, &mean, &std, mode),
+        x: to_normalized_f32(&split.test, size, &mean, &std, mode)?,
         y: split.test.labels.iter().map(|&v| v as usize).collect(),
         n: split.test.n,
         shape: [channels, size, size],
@@ -376,7 +376,7 @@ pub fn prepare_fnn(split: &Split, dataset: DatasetArg, size: usize, train_idx: &
         "train_indices_sha256": layerlaw_data::sha256_hex(&idx_bytes),
         "train_features_sha256": layerlaw_data::sha256_hex(&f32_bytes(&train.x)),
     });
-    Prepared { train, test, checksums }
+    Ok(Prepared { train, test, checksums })
 }
 
 /// Little-endian bytes of an f32 slice (for checksums).
@@ -397,7 +397,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     notes.push(format!("data: {}", split.source));
     let k = split.train.num_classes();
     let idx = layerlaw_data::per_class_subset(&split.train.labels, args.per_class, k, args.seed)?;
-    let prep = prepare_fnn(&split, args.data.dataset, args.image_size, &idx);
+    let prep = prepare_fnn(&split, args.data.dataset, args.image_size, &idx)?;
     let cfg = TrainConfig {
         architecture: Architecture::Fnn {
             width: args.width,

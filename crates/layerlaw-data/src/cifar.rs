@@ -24,7 +24,10 @@ pub const CIFAR_CLASSES: usize = 10;
 /// Errors when the length is not a multiple of 3073 or a label is `>= 10`.
 pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataError> {
     if bytes.len() % CIFAR_RECORD_LEN != 0 {
-        return Err(DataError::CifarRecordLength { path: path.to_path_buf(), len: bytes.len() });
+        return Err(DataError::CifarRecordLength {
+            path: path.to_path_buf(),
+            len: bytes.len(),
+        });
     }
     let n = bytes.len() / CIFAR_RECORD_LEN;
     let mut images = Vec::with_capacity(n * (CIFAR_RECORD_LEN - 1));
@@ -34,7 +37,14 @@ pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataErro
         images.extend_from_slice(&record[1..]);
     }
     check_labels(&labels, path, CIFAR_CLASSES)?;
-    Ok(ImageSet { images, labels, n, channels: CIFAR_CHANNELS, height: CIFAR_SIDE, width: CIFAR_SIDE })
+    Ok(ImageSet {
+        images,
+        labels,
+        n,
+        channels: CIFAR_CHANNELS,
+        height: CIFAR_SIDE,
+        width: CIFAR_SIDE,
+    })
 }
 
 /// Reads CIFAR-10 binary batches and concatenates them in the order given.

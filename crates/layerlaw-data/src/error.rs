@@ -185,3 +185,12 @@ pub enum DataError {
         ratio: f64,
     },
 }
+
+impl DataError {
+    /// True for [`DataError::DatasetNotFound`] (no searched directory held any file of the
+    /// dataset), so that a caller may fall back to the embedded slice. A partial or corrupt
+    /// dataset is not "not found".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DataError::DatasetNotFound { .. })
+    }
+}

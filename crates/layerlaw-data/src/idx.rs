@@ -29,7 +29,10 @@ pub struct IdxArray {
 
 /// Reads a whole file, mapping I/O errors to [`DataError::Io`] naming it.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Decompresses `bytes` when they start with the gzip magic `1f 8b`, otherwise returns them as is.
@@ -43,7 +46,10 @@ pub fn maybe_gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     let mut out = Vec::with_capacity(bytes.len() * 2);
     flate2::bufread::MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
-        .map_err(|source| DataError::Gzip { path: path.to_path_buf(), source })?;
+        .map_err(|source| DataError::Gzip {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(out)
 }
 
@@ -80,10 +86,18 @@ pub fn parse_idx(bytes: &[u8], path: &Path, expected_magic: u32) -> Result<IdxAr
     let expected = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| DataError::IdxDimsOverflow { path: path.to_path_buf(), dims: dims.clone() })?;
+        .ok_or_else(|| DataError::IdxDimsOverflow {
+            path: path.to_path_buf(),
+            dims: dims.clone(),
+        })?;
     let found = raw.len() - header_len;
     if found != expected {
-        return Err(DataError::IdxBodyLength { path: path.to_path_buf(), dims, expected, found });
+        return Err(DataError::IdxBodyLength {
+            path: path.to_path_buf(),
+            dims,
+            expected,
+            found,
+        });
     }
     let mut data = raw;
     data.drain(..header_len);
@@ -92,8 +106,8 @@ pub fn parse_idx(bytes: &[u8], path: &Path, expected_magic: u32) -> Result<IdxAr
 
 /// Builds an [`ImageSet`] from parsed IDX image (`n × rows × cols`) and label (`n`) arrays.
 ///
-/// Errors when the counts differ or a label is `>= num_classes`. The paths only name the
-/// sources in errors.
+/// Errors when the arrays are not `n × rows × cols` and `n`, the counts differ, or a label is
+/// `>= num_classes`. The paths only name the sources in errors.
 pub fn image_set_from_idx(
     images: IdxArray,
     images_path: &Path,
@@ -101,7 +115,17 @@ pub fn image_set_from_idx(
     labels_path: &Path,
     num_classes: usize,
 ) -> Result<ImageSet, DataError> {
-    // The magic numbers checked in `parse_idx` guarantee 3 and 1 dimensions.
+    if images.dims.len() != 3 || labels.dims.len() != 1 {
+        return Err(DataError::InvalidGeometry {
+            reason: format!(
+                "{} has dimensions {:?} (need n x rows x cols) and {} has {:?} (need n)",
+                images_path.display(),
+                images.dims,
+                labels_path.display(),
+                labels.dims
+            ),
+        });
+    }
     let (n, rows, cols) = (images.dims[0], images.dims[1], images.dims[2]);
     if labels.dims[0] != n {
         return Err(DataError::CountMismatch {
@@ -112,11 +136,22 @@ pub fn image_set_from_idx(
         });
     }
     check_labels(&labels.data, labels_path, num_classes)?;
-    Ok(ImageSet { images: images.data, labels: labels.data, n, channels: 1, height: rows, width: cols })
+    Ok(ImageSet {
+        images: images.data,
+        labels: labels.data,
+        n,
+        channels: 1,
+        height: rows,
+        width: cols,
+    })
 }
 
 /// Errors with [`DataError::LabelOutOfRange`] on the first label `>= num_classes`.
-pub(crate) fn check_labels(labels: &[u8], path: &Path, num_classes: usize) -> Result<(), DataError> {
+pub(crate) fn check_labels(
+    labels: &[u8],
+    path: &Path,
+    num_classes: usize,
+) -> Result<(), DataError> {
     match labels.iter().position(|&y| usize::from(y) >= num_classes) {
         Some(index) => Err(DataError::LabelOutOfRange {
             path: path.to_path_buf(),
@@ -151,5 +186,8 @@ pub fn read_idx_pair(
 
 /// The last component of `path` as a string (the whole path when it has none).
 pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

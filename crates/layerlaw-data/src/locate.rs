@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cifar::{read_cifar_batches, CIFAR_CLASSES};
+use crate::cifar::read_cifar_batches;
 use crate::error::DataError;
 use crate::idx::read_idx_pair;
 use crate::image_set::{ImageSet, Split};
@@ -104,11 +104,10 @@ pub fn search_dirs(kind: DatasetKind, data_dir: Option<&Path>) -> Vec<PathBuf> {
         dirs.push(Path::new("data").join(kind.name()));
     }
     if kind == DatasetKind::Cifar10 {
-        dirs = dirs.into_iter().flat_map(|d| [d.join(CIFAR_SUBDIR), d]).collect();
-        // Keep the documented order: each directory before its `cifar-10-batches-bin` child.
-        for pair in dirs.chunks_mut(2) {
-            pair.swap(0, 1);
-        }
+        dirs = dirs
+            .into_iter()
+            .flat_map(|d| [d.clone(), d.join(CIFAR_SUBDIR)])
+            .collect();
     }
     dirs
 }
@@ -146,7 +145,9 @@ fn try_dir(kind: DatasetKind, dir: &Path) -> Result<Option<Split>, DataError> {
         .iter()
         .map(|name| match kind {
             DatasetKind::Cifar10 => Some(dir.join(name)).filter(|p| p.is_file()),
-            _ => [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file()),
+            _ => [dir.join(name), dir.join(format!("{name}.gz"))]
+                .into_iter()
+                .find(|p| p.is_file()),
         })
         .collect();
     let missing: Vec<String> = wanted
@@ -183,12 +184,20 @@ fn try_dir(kind: DatasetKind, dir: &Path) -> Result<Option<Split>, DataError> {
         }
     };
     check_same_shape(&train, &test, &paths[paths.len() - 2])?;
-    debug_assert!(train.num_classes() <= CIFAR_CLASSES);
-    Ok(Some(Split { train, test, source: format!("{} from {}", kind.name(), dir.display()), checksums }))
+    Ok(Some(Split {
+        train,
+        test,
+        source: format!("{} from {}", kind.name(), dir.display()),
+        checksums,
+    }))
 }
 
 /// Errors with [`DataError::ShapeMismatch`] naming `test_path` when the test images differ in shape.
-pub(crate) fn check_same_shape(train: &ImageSet, test: &ImageSet, test_path: &Path) -> Result<(), DataError> {
+pub(crate) fn check_same_shape(
+    train: &ImageSet,
+    test: &ImageSet,
+    test_path: &Path,
+) -> Result<(), DataError> {
     let shape = |s: &ImageSet| (s.channels, s.height, s.width);
     if shape(train) != shape(test) {
         return Err(DataError::ShapeMismatch {

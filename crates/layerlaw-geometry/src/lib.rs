@@ -1,1 +1,64 @@
-//! layerlaw-geometry (work in progress).
+//! Separation fuzziness, the law of equi-separation and neural-collapse metrics, computed
+//! exactly and fast.
+//!
+//! # D versus NC1
+//!
+//! With $n$ samples in $K$ classes of sizes $n_k$, class means $\bar x_k$, global mean
+//! $\bar x$ and mean of class means $\mu_G = \frac1K\sum_k\bar x_k$:
+//!
+//! * **He–Su separation fuzziness** ([`Separation::fuzziness`]),
+//!   $D = \mathrm{Tr}(SS_w SS_b^+)$ with
+//!   $SS_w = \frac1n\sum_i(x_i-\bar x_{y_i})(x_i-\bar x_{y_i})^\top$ and the $n_k$-weighted
+//!   $SS_b = \frac1n\sum_k n_k(\bar x_k-\bar x)(\bar x_k-\bar x)^\top$
+//!   (He & Su, "A law of data separation in deep learning", PNAS 120(36) e2221704120, 2023).
+//! * **Papyan NC1** ([`Separation::nc1`]), $\frac1K\mathrm{Tr}(\Sigma_W\Sigma_B^+)$ with
+//!   $\Sigma_W = SS_w$ and the unweighted $\Sigma_B = \frac1K\sum_k(\bar x_k-\mu_G)(\bar x_k-\mu_G)^\top$
+//!   (Papyan, Han & Donoho, "Prevalence of neural collapse during the terminal phase of deep
+//!   learning training", PNAS 117(40) 24652, 2020; the $1/K$ follows the paper's plots and
+//!   Zhu et al. 2021).
+//!
+//! For **balanced** classes $\bar x = \mu_G$ and $SS_b = \Sigma_B$, so $D = K\cdot\mathrm{NC1}$
+//! exactly. For imbalanced classes they differ; D is the quantity of the law of
+//! equi-separation ([`fit_law`]).
+//!
+//! # How D is computed
+//!
+//! [`separation`] never forms a p×p matrix: $SS_b$ and $\Sigma_B$ live in the ≤(K−1)-dimensional
+//! span of the class-mean differences, so with an orthonormal basis $Q$ of that span
+//! $D = \mathrm{Tr}\big((Q^\top SS_w Q)(Q^\top SS_b Q)^+\big)$, which needs one GEMM of the
+//! centred features with $Q$: $O(npK)$ time, $O(pK)$ memory. [`reference`] holds the dense
+//! textbook computation that the tests compare against. The streaming
+//! [`MultiLayerAccumulator`] keeps a p×p pooled scatter per layer instead (exact in one pass,
+//! mergeable; see its docs).
+//!
+//! # Also here
+//!
+//! NC2 (equinorm, equiangularity, simplex-ETF distance) in [`Separation`]; NC3/NC4 in
+//! [`neural_collapse_classifier`]; minority-collapse classifier geometry (Fang, He, Long & Su,
+//! PNAS 2021) in [`classifier_geometry`].
+
+mod accumulator;
+mod accumulator_bytes;
+mod between;
+mod blocks;
+mod class_means;
+mod classifier;
+mod error;
+mod labels;
+mod law;
+mod nc2;
+mod projection;
+pub mod reference;
+mod scalar;
+mod separation;
+
+pub use accumulator::{MultiLayerAccumulator, DEFAULT_MAX_DIM};
+pub use classifier::{
+    classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry,
+    GroupGeometry,
+};
+pub use error::{GeometryError, Result};
+pub use labels::Labels;
+pub use law::{fit_law, LawFit};
+pub use scalar::Scalar;
+pub use separation::{separation, Separation, SeparationOptions};

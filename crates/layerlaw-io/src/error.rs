@@ -275,15 +275,33 @@ impl Origin<'_> {
         self.entry.map(str::to_owned)
     }
     pub(crate) fn bad_header(&self, reason: impl Into<String>) -> IoError {
-        IoError::BadHeader { path: self.path(), entry: self.entry(), reason: reason.into() }
+        IoError::BadHeader {
+            path: self.path(),
+            entry: self.entry(),
+            reason: reason.into(),
+        }
     }
     pub(crate) fn truncated(&self, what: &'static str, needed: u64, available: u64) -> IoError {
-        IoError::Truncated { path: self.path(), entry: self.entry(), what, needed, available }
+        IoError::Truncated {
+            path: self.path(),
+            entry: self.entry(),
+            what,
+            needed,
+            available,
+        }
     }
     pub(crate) fn unsupported_dtype(&self, dtype: impl Into<String>) -> IoError {
-        IoError::UnsupportedDtype { path: self.path(), entry: self.entry(), dtype: dtype.into() }
+        IoError::UnsupportedDtype {
+            path: self.path(),
+            entry: self.entry(),
+            dtype: dtype.into(),
+        }
     }
     pub(crate) fn shape_too_large(&self, shape: &[u64]) -> IoError {
-        IoError::ShapeTooLarge { path: self.path(), entry: self.entry(), shape: shape.to_vec() }
+        IoError::ShapeTooLarge {
+            path: self.path(),
+            entry: self.entry(),
+            shape: shape.to_vec(),
+        }
     }
 }

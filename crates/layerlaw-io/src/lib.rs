@@ -1,1 +1,37 @@
-//! layerlaw-io (work in progress).
+//! # layerlaw-io
+//!
+//! Reads the per-layer features that a PyTorch, JAX or numpy user saves in one line —
+//! `safetensors.torch.save_file`, `numpy.savez`, `numpy.savez_compressed`, `numpy.save` (one
+//! `.npy`, or a directory of them) — and turns them into the `n × p` matrices plus integer labels
+//! from which layerlaw computes the separation fuzziness
+//! $D = \mathrm{Tr}(SS_w SS_b^{+})$ of each layer (He & Su 2023, "A law of data separation",
+//! PNAS 120(36)). It also writes features back with [`write_safetensors`] and [`write_npy`].
+//!
+//! * [`read_arrays`] reads every array of a file (dtype conversion, Fortran order, byte order);
+//! * [`load_feature_set`] applies a [`Selection`] (labels key, layer order, classifier keys) and
+//!   validates shapes, labels and finiteness;
+//! * [`natural_cmp`] orders keys so that `layer2` precedes `layer10`.
+//!
+//! The `.npy` parser is our own (numpy `lib/format.py` v1–3), so that truncated or corrupt files
+//! are reported precisely; `.npz` members are unpacked with `zip` (CRC-checked), safetensors files
+//! are validated by the `safetensors` crate. Every error is an [`IoError`] naming the file and the
+//! key, row or column at fault; no input makes these functions panic.
+
+mod array;
+mod dtype;
+mod error;
+mod features;
+mod natural;
+mod npy;
+mod npy_header;
+mod npz;
+mod read;
+mod safetensors_io;
+
+pub use array::{ArrayData, ArrayFile, NamedArray};
+pub use error::IoError;
+pub use features::{load_feature_set, FeatureLayer, FeatureSet, Selection};
+pub use natural::natural_cmp;
+pub use npy::{encode_npy, write_npy};
+pub use read::read_arrays;
+pub use safetensors_io::write_safetensors;

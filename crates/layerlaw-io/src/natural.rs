@@ -38,7 +38,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 /// Splits off the leading run of ASCII digits.
 fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
-    let end = s.iter().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     s.split_at(end)
 }
 
@@ -46,7 +49,7 @@ fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
 fn compare_numbers(a: &[u8], b: &[u8]) -> Ordering {
     let strip = |s: &[u8]| -> usize { s.iter().position(|&c| c != b'0').unwrap_or(s.len()) };
     let (a, b) = (&a[strip(a)..], &b[strip(b)..]);
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    a.cmp(b)
 }
 
 #[cfg(test)]
@@ -60,7 +63,10 @@ mod tests {
         assert_eq!(natural_cmp("block.3.relu", "block.12.relu"), Less);
         assert_eq!(natural_cmp("block.12.relu", "block.3.relu"), Greater);
         assert_eq!(natural_cmp("layer10", "layer10"), Equal);
-        assert_eq!(natural_cmp("a99999999999999999999999", "a100000000000000000000000"), Less);
+        assert_eq!(
+            natural_cmp("a99999999999999999999999", "a100000000000000000000000"),
+            Less
+        );
         assert_eq!(natural_cmp("layer", "layer0"), Less);
         assert_eq!(natural_cmp("a01", "a1"), Less); // tie broken by bytes, never Equal
         assert_eq!(natural_cmp("x1y", "x1z"), Less);
@@ -70,6 +76,9 @@ mod tests {
     fn sorting_gives_natural_order() {
         let mut keys = vec!["layer10", "labels", "layer2", "layer1", "fc", "layer0"];
         keys.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(keys, ["fc", "labels", "layer0", "layer1", "layer2", "layer10"]);
+        assert_eq!(
+            keys,
+            ["fc", "labels", "layer0", "layer1", "layer2", "layer10"]
+        );
     }
 }

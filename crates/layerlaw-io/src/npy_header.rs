@@ -36,7 +36,11 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
-        while self.s.get(self.pos).is_some_and(|c| c.is_ascii_whitespace()) {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_whitespace())
+        {
             self.pos += 1;
         }
     }
@@ -52,8 +56,14 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(())
             }
-            Some(x) => Err(format!("expected '{}' at byte {}, found '{}'", c as char, self.pos, x as char)),
-            None => Err(format!("expected '{}' at byte {}, found end of header", c as char, self.pos)),
+            Some(x) => Err(format!(
+                "expected '{}' at byte {}, found '{}'",
+                c as char, self.pos, x as char
+            )),
+            None => Err(format!(
+                "expected '{}' at byte {}, found end of header",
+                c as char, self.pos
+            )),
         }
     }
 
@@ -68,7 +78,10 @@ impl Parser<'_> {
             Some(b'{') => self.dict(depth),
             Some(c) if c.is_ascii_digit() => self.int(),
             Some(c) if c.is_ascii_alphabetic() => self.word(),
-            Some(c) => Err(format!("unexpected character '{}' at byte {}", c as char, self.pos)),
+            Some(c) => Err(format!(
+                "unexpected character '{}' at byte {}",
+                c as char, self.pos
+            )),
             None => Err("unexpected end of header".into()),
         }
     }
@@ -107,14 +120,21 @@ impl Parser<'_> {
 
     fn word(&mut self) -> Result<Lit, String> {
         let start = self.pos;
-        while self.s.get(self.pos).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
             self.pos += 1;
         }
         match &self.s[start..self.pos] {
             b"True" => Ok(Lit::Bool(true)),
             b"False" => Ok(Lit::Bool(false)),
             b"None" => Ok(Lit::None),
-            w => Err(format!("unexpected word '{}' in header", String::from_utf8_lossy(w))),
+            w => Err(format!(
+                "unexpected word '{}' in header",
+                String::from_utf8_lossy(w)
+            )),
         }
     }
 
@@ -130,7 +150,12 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(c) if c == close => {}
-                _ => return Err(format!("expected ',' or '{}' at byte {}", close as char, self.pos)),
+                _ => {
+                    return Err(format!(
+                        "expected ',' or '{}' at byte {}",
+                        close as char, self.pos
+                    ))
+                }
             }
         }
     }
@@ -163,7 +188,10 @@ pub(crate) fn parse_header(text: &[u8]) -> Result<NpyHeader, String> {
         return Err("header is not a dict".into());
     };
     if p.peek().is_some() {
-        return Err(format!("unexpected text after the header dict at byte {}", p.pos));
+        return Err(format!(
+            "unexpected text after the header dict at byte {}",
+            p.pos
+        ));
     }
     let field = |name: &str| {
         items
@@ -178,19 +206,29 @@ pub(crate) fn parse_header(text: &[u8]) -> Result<NpyHeader, String> {
     };
     let fortran_order = match field("fortran_order")? {
         Lit::Bool(b) => *b,
-        other => return Err(format!("'fortran_order' is {other:?}, expected True or False")),
+        other => {
+            return Err(format!(
+                "'fortran_order' is {other:?}, expected True or False"
+            ))
+        }
     };
     let shape = match field("shape")? {
         Lit::Seq(dims) => dims
             .iter()
             .map(|d| match d {
                 Lit::Int(n) => Ok(*n),
-                other => Err(format!("shape entry {other:?} is not a non-negative integer")),
+                other => Err(format!(
+                    "shape entry {other:?} is not a non-negative integer"
+                )),
             })
             .collect::<Result<Vec<u64>, String>>()?,
         other => return Err(format!("'shape' is {other:?}, expected a tuple")),
     };
-    Ok(NpyHeader { descr, fortran_order, shape })
+    Ok(NpyHeader {
+        descr,
+        fortran_order,
+        shape,
+    })
 }
 
 /// Maps a numpy `descr` such as `<f4`, `>i2` or `|u1` to an element type and byte order;
@@ -227,13 +265,32 @@ mod tests {
 
     #[test]
     fn parses_numpy_header() {
-        let h = parse_header(b"{'descr': '<f4', 'fortran_order': False, 'shape': (6, 3), }    \n").unwrap();
-        assert_eq!(h, NpyHeader { descr: "<f4".into(), fortran_order: false, shape: vec![6, 3] });
-        let h = parse_header(b"{\"shape\": (5,), \"fortran_order\": True, \"descr\": \">i2\"}").unwrap();
+        let h = parse_header(b"{'descr': '<f4', 'fortran_order': False, 'shape': (6, 3), }    \n")
+            .unwrap();
+        assert_eq!(
+            h,
+            NpyHeader {
+                descr: "<f4".into(),
+                fortran_order: false,
+                shape: vec![6, 3]
+            }
+        );
+        let h = parse_header(b"{\"shape\": (5,), \"fortran_order\": True, \"descr\": \">i2\"}")
+            .unwrap();
         assert_eq!(h.shape, vec![5]);
         assert!(h.fortran_order);
-        assert_eq!(parse_header(b"{'descr':'|u1','fortran_order':False,'shape':()}").unwrap().shape, vec![]);
-        assert_eq!(parse_header(b"{'descr':'<f8','fortran_order':False,'shape':(3L, 2L)}").unwrap().shape, vec![3, 2]);
+        assert_eq!(
+            parse_header(b"{'descr':'|u1','fortran_order':False,'shape':()}")
+                .unwrap()
+                .shape,
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            parse_header(b"{'descr':'<f8','fortran_order':False,'shape':(3L, 2L)}")
+                .unwrap()
+                .shape,
+            vec![3, 2]
+        );
     }
 
     #[test]
@@ -248,11 +305,17 @@ mod tests {
             b"{'descr': '<f4",
             b"",
         ] {
-            assert!(parse_header(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_header(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let deep = "[".repeat(100);
         let text = format!("{{'descr': {deep}, 'fortran_order': False, 'shape': ()}}");
-        assert!(parse_header(text.as_bytes()).unwrap_err().contains("nested"));
+        assert!(parse_header(text.as_bytes())
+            .unwrap_err()
+            .contains("nested"));
     }
 
     #[test]

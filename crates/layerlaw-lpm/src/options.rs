@@ -46,9 +46,9 @@ impl SolveStatus {
 /// Which algorithm solves the Layer-Peeled Model.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub enum Method {
-    /// [`Method::SymmetricSdp`] when some classes share $(n_k, c_k)$ (at most
-    /// $\lceil K/2 \rceil$ groups, which covers step imbalance), else [`Method::GeneralSdp`] for
-    /// $K \le 30$, else [`Method::Nonconvex`] with defaults.
+    /// [`Method::SymmetricSdp`] when at least two classes share $(n_k, c_k)$ (this covers
+    /// step imbalance and balanced problems; the reduced SDP is never larger than the full one),
+    /// else [`Method::GeneralSdp`] for $K \le 30$, else [`Method::nonconvex_default`].
     Auto,
     /// The full $2K\times 2K$ SDP relaxation (exact for $p \ge 2K$), see [`crate::general_sdp`].
     GeneralSdp,

@@ -1,1 +1,33 @@
-//! layerlaw-train (work in progress).
+//! # layerlaw-train
+//!
+//! Training of the classifiers used by He & Su (2023, "A law of data separation in deep learning",
+//! PNAS 120(36)) and Fang, He, Long & Su (2021, "Exploring deep neural networks via layer-peeled
+//! model", PNAS 118(43)), on the CPU, with access to every layer's features.
+//!
+//! - FNN (GFNN, papers.md §1.3): a hand-written, fused forward/backward pass over `gemm` kernels
+//!   (the matrix kernels burn-flex uses), checked against PyTorch to 1e-5.
+//! - VGG11 and ResNet18 (papers.md §2.6): burn 0.22 (`Autodiff<Flex>`), hidden behind [`train`].
+//!
+//! Semantics follow PyTorch exactly where it matters: default initialisation, BatchNorm
+//! (biased batch variance for normalisation, unbiased for running statistics, momentum 0.1,
+//! $\varepsilon = 10^{-5}$), `CrossEntropyLoss` (optionally class-weighted), SGD / momentum / Adam
+//! with coupled weight decay on all parameters. Shuffling uses `ChaCha8Rng` (PyTorch's generator
+//! cannot be reproduced). The public API is plain Rust: no framework type appears in it.
+
+mod cnn;
+mod config;
+mod error;
+mod fnn;
+mod optim;
+pub mod plan;
+mod report;
+mod train;
+
+pub use config::{Architecture, BnMeasureMode, Dataset, OptimizerKind, TrainConfig};
+pub use error::TrainError;
+pub use fnn::{FnnModel, FnnSpec, StepResult};
+pub use optim::{Optimizer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
+pub use plan::{epoch_len, epoch_plan, steps_per_epoch};
+pub use report::{EpochStats, LayerFeatures, NoObserver, TrainObserver, TrainOutcome};
+pub use cnn::cnn_parameter_count;
+pub use train::{effective_threads, train};

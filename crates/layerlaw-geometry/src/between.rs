@@ -1,0 +1,101 @@
+//! The between-class subspace and truncated pseudo-inverse traces computed inside it.
+//!
+//! Both between-class matrices of this crate,
+//! $SS_b = \frac1n\sum_k n_k(\bar x_k-\bar x)(\bar x_k-\bar x)^\top$ (He & Su, PNAS 2023) and
+//! $\Sigma_B = \frac1K\sum_k(\mu_k-\mu_G)(\mu_k-\mu_G)^\top$ (Papyan, Han & Donoho, PNAS 2020),
+//! have the same range: the span of the differences of class means, of dimension at most
+//! $\min(p, K-1)$. With $Q$ ($p\times r$) an orthonormal basis of it, $SS_b = Q B Q^\top$ and
+//! therefore $\mathrm{Tr}(SS_w SS_b^+) = \mathrm{Tr}\big((Q^\top SS_w Q)\,B^+\big)$: only the
+//! $r\times r$ projected within-class scatter is ever needed, never a $p\times p$ matrix.
+
+use faer::{Mat, MatRef};
+
+use crate::error::{GeometryError, Result};
+
+/// Orthonormal basis $Q$ (p×r) of the span of the centred class means.
+///
+/// Computed from the thin SVD of $C = [\mu_1-\mu_G, \dots, \mu_K-\mu_G]$ (p×K, $O(pK^2)$).
+/// Directions are kept when $\sigma_j > \tau_Q\,\sigma_1$ with
+/// $\tau_Q = 10^{-2}\,\mathrm{tol}/\sqrt{K\,n_{\max}/n_{\min}}$: a direction dropped here has
+/// $SS_b$-eigenvalue below $10^{-4}\,\mathrm{tol}^2\lambda_{\max}$ (whatever the class
+/// weights), so it would also be cut by the pseudo-inverse and dropping it changes nothing.
+pub(crate) fn between_basis(means: MatRef<'_, f64>, counts: &[usize], tol: f64) -> Result<Mat<f64>> {
+    let (k, p) = (means.nrows(), means.ncols());
+    let c = centred_means_unweighted(means);
+    let scale = (0..k)
+        .map(|i| means.row(i).norm_l2())
+        .fold(0.0f64, f64::max);
+    let svd = c.thin_svd().map_err(|_| GeometryError::NoConvergence {
+        routine: "thin SVD of the centred class means",
+    })?;
+    let s = svd.S().column_vector();
+    let s_max = if s.nrows() == 0 { 0.0 } else { s[0] };
+    // Means equal up to rounding: the between-class scatter is zero and D is undefined.
+    if s_max <= 16.0 * f64::EPSILON * scale * (k as f64).sqrt() {
+        return Err(GeometryError::ZeroBetweenClass { num_classes: k });
+    }
+    let n_max = counts.iter().copied().max().unwrap_or(1) as f64;
+    let n_min = counts.iter().copied().min().unwrap_or(1).max(1) as f64;
+    let tau = 1e-2 * tol / (k as f64 * n_max / n_min).sqrt();
+    let r = (0..s.nrows()).take_while(|&j| s[j] > tau * s_max && s[j] > 0.0).count();
+    let u = svd.U();
+    Ok(Mat::from_fn(p, r, |i, j| u[(i, j)]))
+}
+
+/// $C$ (p×K) with columns $\mu_k - \mu_G$, $\mu_G = \frac1K\sum_k\mu_k$ (the mean of the class
+/// means, as in Papyan, Han & Donoho 2020).
+pub(crate) fn centred_means_unweighted(means: MatRef<'_, f64>) -> Mat<f64> {
+    let (k, p) = (means.nrows(), means.ncols());
+    let mu_g: Vec<f64> = (0..p)
+        .map(|j| (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64)
+        .collect();
+    Mat::from_fn(p, k, |j, c| means[(c, j)] - mu_g[j])
+}
+
+/// $M_w$ (p×K) with columns $\sqrt{n_k/n}\,(\bar x_k - \bar x)$, $\bar x = \sum_k \frac{n_k}{n}\bar x_k$
+/// the global sample mean, so that $SS_b = M_w M_w^\top$ (He & Su 2023).
+pub(crate) fn centred_means_weighted(means: MatRef<'_, f64>, counts: &[usize]) -> Mat<f64> {
+    let (k, p) = (means.nrows(), means.ncols());
+    let n: usize = counts.iter().sum();
+    let n = n as f64;
+    let mean: Vec<f64> = (0..p)
+        .map(|j| (0..k).map(|c| counts[c] as f64 * means[(c, j)]).sum::<f64>() / n)
+        .collect();
+    Mat::from_fn(p, k, |j, c| (counts[c] as f64 / n).sqrt() * (means[(c, j)] - mean[j]))
+}
+
+/// $\mathrm{Tr}(W\,(AA^\top)^+)$ for $W$ (r×r, symmetric) and $A$ (r×m), with the pseudo-inverse
+/// truncated at singular values $s_j \le \mathrm{tol}\cdot s_1$ of $A$.
+///
+/// With $A = U S V^\top$: $(AA^\top)^+ = \sum_{j\,\mathrm{kept}} u_j u_j^\top / s_j^2$, so the
+/// trace is $\sum_j u_j^\top W u_j / s_j^2$. Returns the trace and the number of kept directions.
+pub(crate) fn trace_against_pinv(w: MatRef<'_, f64>, a: MatRef<'_, f64>, tol: f64) -> Result<(f64, usize)> {
+    if a.nrows() == 0 || a.ncols() == 0 {
+        return Ok((0.0, 0));
+    }
+    let svd = a.thin_svd().map_err(|_| GeometryError::NoConvergence {
+        routine: "thin SVD of the projected class means",
+    })?;
+    let s = svd.S().column_vector();
+    let u = svd.U();
+    let s_max = s[0];
+    let mut trace = 0.0;
+    let mut rank = 0;
+    for j in 0..s.nrows() {
+        if !(s[j] > tol * s_max) || s[j] <= 0.0 {
+            break;
+        }
+        rank += 1;
+        let uj = u.col(j);
+        let mut quad = 0.0;
+        for a_ in 0..w.nrows() {
+            let mut row = 0.0;
+            for b in 0..w.ncols() {
+                row += w[(a_, b)] * uj[b];
+            }
+            quad += uj[a_] * row;
+        }
+        trace += quad / (s[j] * s[j]);
+    }
+    Ok((trace, rank))
+}

@@ -1,0 +1,213 @@
+//! The training loop shared by all architectures.
+
+use crate::config::{Architecture, BnMeasureMode, Dataset, TrainConfig};
+use crate::error::TrainError;
+use crate::fnn::{FnnModel, FnnSpec, StepResult};
+use crate::optim::Optimizer;
+use crate::plan::epoch_plan;
+use crate::report::{EpochStats, LayerFeatures, TrainObserver, TrainOutcome};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// Stream of the ChaCha8 generator used for shuffling (stream 0 initialises the weights).
+const SHUFFLE_STREAM: u64 = 1;
+
+/// What the training loop needs from a model (kept private: no framework type escapes the crate).
+pub(crate) trait Engine {
+    /// One optimiser step on a gathered mini-batch.
+    fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult;
+    /// Features of `n` points, without changing the model.
+    fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures;
+    /// Eval-mode logits, `n × K`.
+    fn logits(&mut self, x: &[f32], n: usize) -> Vec<f32>;
+    /// Classifier `(W, b, p)`.
+    fn classifier(&self) -> (Vec<f32>, Vec<f32>, usize);
+}
+
+struct FnnEngine {
+    model: FnnModel,
+    opt: Optimizer,
+}
+
+impl Engine for FnnEngine {
+    fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult {
+        self.model.train_step(&mut self.opt, x, y, lr, weights)
+    }
+    fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures {
+        self.model.forward_all(x, n, mode)
+    }
+    fn logits(&mut self, x: &[f32], n: usize) -> Vec<f32> {
+        self.model.logits(x, n)
+    }
+    fn classifier(&self) -> (Vec<f32>, Vec<f32>, usize) {
+        let (w, b) = self.model.classifier();
+        (w, b, self.model.spec().width)
+    }
+}
+
+fn build_engine(cfg: &TrainConfig, data: &Dataset, threads: usize) -> Result<Box<dyn Engine>, TrainError> {
+    match cfg.architecture {
+        Architecture::Fnn { width, depth, batchnorm, relu } => {
+            let spec = FnnSpec { input_dim: data.dim(), width, depth, num_classes: data.num_classes, batchnorm, relu };
+            let mut model = FnnModel::new(spec, cfg.seed)?;
+            model.set_threads(threads);
+            let opt = Optimizer::new(cfg.optimizer, cfg.momentum, cfg.weight_decay, model.parameter_count());
+            Ok(Box::new(FnnEngine { model, opt }))
+        }
+        Architecture::Vgg11 | Architecture::ResNet18 => crate::cnn::build_engine(cfg, data, threads),
+    }
+}
+
+/// Argmax of each row of `logits` (`n × k`); ties go to the first maximum.
+pub(crate) fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
+    logits
+        .chunks_exact(k)
+        .map(|row| {
+            let mut best = 0;
+            for (c, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = c;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// Overall and per-class accuracy of eval-mode predictions (a class without points gets 0).
+fn accuracy(engine: &mut dyn Engine, data: &Dataset) -> (f64, Vec<f64>) {
+    let pred = argmax_rows(&engine.logits(&data.x, data.n), data.num_classes);
+    let mut hits = vec![0usize; data.num_classes];
+    let mut counts = vec![0usize; data.num_classes];
+    for (&p, &y) in pred.iter().zip(&data.y) {
+        counts[y] += 1;
+        hits[y] += usize::from(p == y);
+    }
+    let overall = hits.iter().sum::<usize>() as f64 / data.n as f64;
+    let per_class = hits.iter().zip(&counts).map(|(&h, &c)| if c == 0 { 0.0 } else { h as f64 / c as f64 }).collect();
+    (overall, per_class)
+}
+
+/// Number of worker threads for `cfg`: the configured value, else 1 for FNNs (deterministic and
+/// fastest at GFNN sizes) and all available cores for CNNs.
+pub fn effective_threads(cfg: &TrainConfig) -> usize {
+    cfg.threads.unwrap_or_else(|| match cfg.architecture {
+        Architecture::Fnn { .. } => 1,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+/// Trains `cfg.architecture` on `train` and reports history, final features, classifier and
+/// accuracies (papers.md §1.3 and §2.6 settings).
+///
+/// Each epoch reshuffles the (oversampled, see [`crate::plan::epoch_plan`]) training rows with
+/// `ChaCha8Rng` (seed `cfg.seed`, stream 1), takes one optimiser step per mini-batch of
+/// `cfg.batch_size` (last partial batch kept) at learning rate [`TrainConfig::lr_at`], and calls
+/// `observer.on_epoch`. Features are measured every `measure_every` epochs and at the end, on the
+/// training points in dataset order, without changing the model. The same seed and thread count give
+/// a bit-identical outcome.
+pub fn train(
+    cfg: &TrainConfig,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome, TrainError> {
+    cfg.validate(train)?;
+    if let Some(t) = test {
+        t.validate("test")?;
+        if t.shape != train.shape || t.num_classes != train.num_classes {
+            return Err(TrainError::Shape {
+                reason: format!(
+                    "test set has shape {:?} and {} classes, train set {:?} and {}",
+                    t.shape, t.num_classes, train.shape, train.num_classes
+                ),
+            });
+        }
+    }
+    let threads = effective_threads(cfg);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| TrainError::ThreadPool { threads, reason: e.to_string() })?;
+    pool.install(|| run(cfg, train, test, observer, threads))
+}
+
+fn run(
+    cfg: &TrainConfig,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    observer: &mut dyn TrainObserver,
+    threads: usize,
+) -> Result<TrainOutcome, TrainError> {
+    let start = Instant::now();
+    let mut engine = build_engine(cfg, train, threads)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(SHUFFLE_STREAM);
+    let dim = train.dim();
+    let mut xb = Vec::with_capacity(cfg.batch_size * dim);
+    let mut yb = Vec::with_capacity(cfg.batch_size);
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut train_seconds = 0.0;
+    for epoch in 0..cfg.epochs {
+        let epoch_start = Instant::now();
+        let lr = cfg.lr_at(epoch);
+        let batches = epoch_plan(train.n, cfg.sample_repeats.as_deref(), cfg.batch_size, &mut rng);
+        let (mut loss_sum, mut correct, mut shown) = (0.0, 0usize, 0usize);
+        for (step, batch) in batches.iter().enumerate() {
+            xb.clear();
+            yb.clear();
+            for &i in batch {
+                xb.extend_from_slice(train.row(i));
+                yb.push(train.y[i]);
+            }
+            let r = engine.train_step(&xb, &yb, lr, cfg.class_loss_weights.as_deref());
+            if !r.loss.is_finite() {
+                return Err(TrainError::NonFiniteLoss { epoch, step, lr });
+            }
+            loss_sum += r.loss * batch.len() as f64;
+            correct += r.correct;
+            shown += batch.len();
+        }
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        let stats = EpochStats {
+            epoch,
+            loss: loss_sum / shown as f64,
+            train_accuracy: correct as f64 / shown as f64,
+            lr,
+            steps: batches.len(),
+            seconds,
+        };
+        observer.on_epoch(&stats);
+        history.push(stats);
+        let done = epoch + 1;
+        if cfg.measure_every.is_some_and(|k| done % k == 0) && done < cfg.epochs {
+            let features = engine.features(&train.x, train.n, cfg.bn_measure);
+            observer.on_measure(done, &features);
+        }
+    }
+    let features = engine.features(&train.x, train.n, cfg.bn_measure);
+    observer.on_measure(cfg.epochs, &features);
+    let (train_accuracy, _) = accuracy(engine.as_mut(), train);
+    let (test_accuracy, test_per_class_accuracy) = match test {
+        Some(t) => {
+            let (acc, per_class) = accuracy(engine.as_mut(), t);
+            (Some(acc), Some(per_class))
+        }
+        None => (None, None),
+    };
+    let (classifier_weight, classifier_bias, penultimate_dim) = engine.classifier();
+    Ok(TrainOutcome {
+        history,
+        train_accuracy,
+        test_accuracy,
+        test_per_class_accuracy,
+        features,
+        classifier_weight,
+        classifier_bias,
+        penultimate_dim,
+        seconds: start.elapsed().as_secs_f64(),
+        seconds_per_epoch: train_seconds / cfg.epochs as f64,
+    })
+}
