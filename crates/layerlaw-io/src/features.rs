@@ -86,7 +86,11 @@ pub fn load_feature_set(path: &Path, sel: &Selection) -> Result<FeatureSet, IoEr
         arrays: arrays.into_iter().map(Some).collect(),
         single_npy: false,
     };
-    pool.single_npy = pool.arrays.len() == 1 && pool.path.is_file();
+    pool.single_npy = pool.path.is_file()
+        && pool
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     let mut skipped = notes;
 
     let labels_array = pool.take(&sel.labels_key)?;
@@ -222,7 +226,7 @@ fn labels_to_int(path: &Path, a: NamedArray, notes: &mut Vec<String>) -> Result<
             let mut out = Vec::with_capacity(float.len());
             for row in 0..float.len() {
                 let x = float.get_f64(row);
-                if x.fract() != 0.0 || !x.is_finite() || x >= TWO_POW_63 || x < -TWO_POW_63 {
+                if x.fract() != 0.0 || !(-TWO_POW_63..TWO_POW_63).contains(&x) {
                     return Err(IoError::LabelsNotInteger {
                         path: path.to_path_buf(),
                         key: a.name,
@@ -323,10 +327,10 @@ fn implicit_layers(
         let why_not = if !a.data.is_float() {
             Some("integer array".to_owned())
         } else if a.shape.len() < 2 {
-            Some(format!(
-                "rank-{} array, not n × p (name it in --layers to use it)",
-                a.shape.len()
-            ))
+            Some(match a.shape.len() {
+                0 => "scalar, not n × p".to_owned(),
+                _ => "rank-1 array, not n × p (name it in --layers to use it as n × 1)".to_owned(),
+            })
         } else if a.rows() != n {
             first_mismatch.get_or_insert((a.name.clone(), a.rows()));
             Some(format!(

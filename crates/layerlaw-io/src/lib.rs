@@ -16,6 +16,28 @@
 //! are reported precisely; `.npz` members are unpacked with `zip` (CRC-checked), safetensors files
 //! are validated by the `safetensors` crate. Every error is an [`IoError`] naming the file and the
 //! key, row or column at fault; no input makes these functions panic.
+//!
+//! ```
+//! use layerlaw_io::{load_feature_set, write_safetensors, ArrayData, NamedArray, Selection};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("features.safetensors");
+//! let layer = |name: &str, p: usize| NamedArray {
+//!     name: name.into(),
+//!     shape: vec![4, p],
+//!     data: ArrayData::F32((0..4 * p).map(|i| i as f32).collect()),
+//! };
+//! let labels = NamedArray { name: "labels".into(), shape: vec![4], data: ArrayData::Int(vec![0, 1, 0, 1]) };
+//! write_safetensors(&path, &[layer("layer10", 2), layer("layer2", 3), labels], &[])?;
+//!
+//! let features = load_feature_set(&path, &Selection::default())?;
+//! let names: Vec<&str> = features.layers.iter().map(|l| l.name.as_str()).collect();
+//! assert_eq!(names, ["layer2", "layer10"]); // natural order, not "layer10" < "layer2"
+//! assert_eq!(features.labels, [0, 1, 0, 1]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
 
 mod array;
 mod dtype;

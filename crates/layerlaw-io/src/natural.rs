@@ -49,7 +49,7 @@ fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
 fn compare_numbers(a: &[u8], b: &[u8]) -> Ordering {
     let strip = |s: &[u8]| -> usize { s.iter().position(|&c| c != b'0').unwrap_or(s.len()) };
     let (a, b) = (&a[strip(a)..], &b[strip(b)..]);
-    a.cmp(b)
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 #[cfg(test)]
