@@ -17,7 +17,8 @@ Usage (one JSON object per line on stdout, then a summary line):
     python3 benches/lpm_cvxpy.py --k-a 5 --k-b 5 --e-w 1 --e-h 5 --collapse 10,15
 Options: --weight W (loss weight of the minority classes, default 1), --minority 2,3 (with
 --counts: the classes that get --weight), --tol-dist D (collapse threshold on max ||w_k - w_k'||,
-in units of sqrt(E_W), default 1e-3).
+in units of sqrt(E_W), default 1e-3), --tol T (Clarabel's tol_gap_abs/tol_gap_rel/tol_feas;
+default: cvxpy's defaults, 1e-8).
 """
 import argparse
 import itertools
@@ -30,7 +31,7 @@ import cvxpy as cp
 import numpy as np
 
 
-def solve_counts(counts, weights, e_w, e_h):
+def solve_counts(counts, weights, e_w, e_h, tol=None):
     """Solve the full 2K x 2K SDP; returns (objective, Gram, seconds incl. cvxpy compilation)."""
     counts = np.asarray(counts, dtype=float)
     k = len(counts)
@@ -47,7 +48,10 @@ def solve_counts(counts, weights, e_w, e_h):
         x >> 0,
     ]
     prob = cp.Problem(cp.Minimize(loss), cons)
-    prob.solve(solver=cp.CLARABEL)
+    if tol is None:
+        prob.solve(solver=cp.CLARABEL)
+    else:
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol)
     secs = time.perf_counter() - t0
     return prob.value, np.asarray(x.value), secs, prob.status
 
@@ -86,6 +90,7 @@ def main():
     ap.add_argument("--minority", type=str, default=None)
     ap.add_argument("--collapse", type=str, default=None)
     ap.add_argument("--tol-dist", type=float, default=1e-3)
+    ap.add_argument("--tol", type=float, default=None)
     args = ap.parse_args()
 
     if args.counts:
@@ -94,7 +99,7 @@ def main():
             i for i, c in enumerate(counts) if c < max(counts)
         ]
         weights = [args.weight if i in minority else 1.0 for i in range(len(counts))]
-        obj, gram, secs, status = solve_counts(counts, weights, args.e_w, args.e_h)
+        obj, gram, secs, status = solve_counts(counts, weights, args.e_w, args.e_h, args.tol)
         rec = {"counts": counts, "objective": obj, "status": status, "time_s": secs}
         rec.update(metrics(gram, len(counts), minority))
         print(json.dumps(rec))
@@ -106,7 +111,7 @@ def main():
 
         def collapsed(r):
             c, w, mino = step_problem(args.k_a, args.k_b, r, args.weight)
-            _, g, _, _ = solve_counts(c, w, args.e_w, args.e_h)
+            _, g, _, _ = solve_counts(c, w, args.e_w, args.e_h, args.tol)
             return metrics(g, len(c), mino)["minority_max_distance"] <= thr
 
         assert not collapsed(lo) and collapsed(hi)
@@ -123,7 +128,7 @@ def main():
     total = 0.0
     for r in ratios:
         c, w, mino = step_problem(args.k_a, args.k_b, r, args.weight)
-        obj, gram, secs, status = solve_counts(c, w, args.e_w, args.e_h)
+        obj, gram, secs, status = solve_counts(c, w, args.e_w, args.e_h, args.tol)
         total += secs
         rec = {"ratio": r, "objective": obj, "status": status, "time_s": secs}
         rec.update(metrics(gram, len(c), mino))

@@ -35,15 +35,16 @@ pub struct LayerReport {
     pub name: String,
     /// Position l in the law fit (0 = first layer given).
     pub index: usize,
-    /// Feature dimension p.
-    pub dim: usize,
-    /// He–Su separation fuzziness D = Tr(SS_w SS_b⁺) (n_k-weighted).
-    pub fuzziness: f64,
-    /// Papyan et al. NC1 = Tr(Σ_W Σ_B⁺)/K (unweighted class means).
-    pub nc1: f64,
-    /// All geometry of the layer.
+    /// All geometry of the layer: `dim`, `fuzziness` (He–Su D), `nc1` (Papyan), NC2, ranks, traces.
     #[serde(flatten)]
     pub separation: Separation,
+}
+
+impl LayerReport {
+    /// He–Su separation fuzziness D of this layer.
+    pub fn fuzziness(&self) -> f64 {
+        self.separation.fuzziness
+    }
 }
 
 /// The definitions printed with every report, so readers know which convention each number uses.
@@ -89,14 +90,11 @@ pub fn analyse_layers(
         reports.push(LayerReport {
             name: layer.name.clone(),
             index,
-            dim: layer.dim,
-            fuzziness: sep.fuzziness,
-            nc1: sep.nc1,
             separation: sep,
         });
     }
     let law = if reports.len() >= 2 {
-        let d: Vec<f64> = reports.iter().map(|r| r.fuzziness).collect();
+        let d: Vec<f64> = reports.iter().map(LayerReport::fuzziness).collect();
         Some(fit_law(&d).map_err(|source| CliError::Analysis {
             context: format!("law fit over the layers of {file}"),
             source,

@@ -266,7 +266,7 @@ impl TrainObserver for MeasuringObserver<'_> {
         match analyse_layers("training features", &feature_inputs(features), self.labels) {
             Ok((layers, law)) => self.dynamics.push(DynamicsPoint {
                 epoch,
-                fuzziness: layers.iter().map(|l| l.fuzziness).collect(),
+                fuzziness: layers.iter().map(|l| l.fuzziness()).collect(),
                 law,
             }),
             Err(e) => self.error = Some(e),
@@ -345,12 +345,36 @@ pub struct Prepared {
     pub checksums: serde_json::Value,
 }
 
-/// Preprocesses `split` as the official GFNN code: resize to `size`, ToTensor, Normalize; CIFAR keeps channel 1.
-pub fn prepare_fnn(split: &Split, dataset: DatasetArg, size: usize, train_idx: &[usize]) -> Result<Prepared, CliError> {
+/// How images become network inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preprocess {
+    /// The official GFNN code (He & Su): Normalize(0.5, 0.5) for MNIST-like data; CIFAR-10 keeps only channel 1
+    /// with the CIFAR mean/std.
+    Fnn,
+    /// The official Minority-Collapse CNN code (Fang et al.): every channel, per-dataset mean/std.
+    Cnn,
+}
+
+/// Preprocesses `split`: resize to `size` (PIL bilinear), ToTensor, Normalize, and take `train_idx` of the
+/// training set.
+pub fn prepare_data(
+    split: &Split,
+    dataset: DatasetArg,
+    size: usize,
+    train_idx: &[usize],
+    how: Preprocess,
+) -> Result<Prepared, CliError> {
     use layerlaw_data::{to_normalized_f32, ChannelMode};
-    let (mean, std, mode): (Vec<f32>, Vec<f32>, ChannelMode) = match dataset {
-        DatasetArg::Cifar10 => (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::Only(1)),
-        _ => (vec![0.5], vec![0.5], ChannelMode::All),
+    let (mean, std, mode): (Vec<f32>, Vec<f32>, ChannelMode) = match (dataset, how) {
+        (DatasetArg::Cifar10, Preprocess::Fnn) => {
+            (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::Only(1))
+        }
+        (DatasetArg::Cifar10, Preprocess::Cnn) => {
+            (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::All)
+        }
+        (_, Preprocess::Fnn) => (vec![0.5], vec![0.5], ChannelMode::All),
+        (DatasetArg::FashionMnist, Preprocess::Cnn) => (vec![0.2860], vec![0.3530], ChannelMode::All),
+        (DatasetArg::Mnist, Preprocess::Cnn) => (vec![0.1307], vec![0.3081], ChannelMode::All),
     };
     let channels = if matches!(mode, ChannelMode::All) { split.train.channels } else { 1 };
     let sub = split.train.subset(train_idx);
@@ -397,7 +421,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     notes.push(format!("data: {}", split.source));
     let k = split.train.num_classes();
     let idx = layerlaw_data::per_class_subset(&split.train.labels, args.per_class, k, args.seed)?;
-    let prep = prepare_fnn(&split, args.data.dataset, args.image_size, &idx)?;
+    let prep = prepare_data(&split, args.data.dataset, args.image_size, &idx, Preprocess::Fnn)?;
     let cfg = TrainConfig {
         architecture: Architecture::Fnn {
             width: args.width,
@@ -431,7 +455,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     if dynamics.last().map(|d| d.epoch) != Some(args.epochs) {
         dynamics.push(DynamicsPoint {
             epoch: args.epochs,
-            fuzziness: layers.iter().map(|l| l.fuzziness).collect(),
+            fuzziness: layers.iter().map(|l| l.fuzziness()).collect(),
             law: law.clone(),
         });
     }

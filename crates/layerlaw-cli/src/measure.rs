@@ -121,7 +121,7 @@ pub fn measure_set(set: &FeatureSet, num_classes: Option<usize>, minority: &[usi
 pub fn law_chart(title: &str, layers: &[LayerReport], law: Option<&LawFit>) -> Chart {
     let mut series = vec![Series {
         name: "ln D (measured)".into(),
-        points: layers.iter().map(|l| (l.index as f64, l.fuzziness.ln())).collect(),
+        points: layers.iter().map(|l| (l.index as f64, l.fuzziness().ln())).collect(),
         mark: Mark::Points,
     }];
     if let Some(fit) = law {
@@ -147,10 +147,10 @@ pub fn print_layers(layers: &[LayerReport], law: Option<&LawFit>, balanced: bool
         t.row(vec![
             l.name.clone(),
             l.index.to_string(),
-            l.dim.to_string(),
-            fmt_num(l.fuzziness),
-            fmt_num(l.nc1),
-            fmt_num(l.fuzziness.ln()),
+            l.separation.dim.to_string(),
+            fmt_num(l.fuzziness()),
+            fmt_num(l.separation.nc1),
+            fmt_num(l.fuzziness().ln()),
         ]);
     }
     print!("{}", t.render());

@@ -4,6 +4,7 @@ use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, first_non_finite, has_contiguous_rows, load_rows, row_slice};
+use crate::kernels::add_row;
 use crate::error::{GeometryError, Result};
 use crate::scalar::Scalar;
 
@@ -25,10 +26,7 @@ pub(crate) fn class_means<T: Scalar>(
             let mut sums = vec![0.0f64; k * p];
             if has_contiguous_rows(x) {
                 for i in rows.clone() {
-                    let dst = &mut sums[labels[i] * p..(labels[i] + 1) * p];
-                    for (s, v) in dst.iter_mut().zip(row_slice(x, i)) {
-                        *s += v.to_f64();
-                    }
+                    add_row(&mut sums[labels[i] * p..(labels[i] + 1) * p], row_slice(x, i));
                 }
             } else {
                 let mut buf = vec![0.0f64; LOAD_ROWS * p];
@@ -38,10 +36,7 @@ pub(crate) fn class_means<T: Scalar>(
                     load_rows(x, start..end, &mut buf);
                     for i in start..end {
                         let src = &buf[(i - start) * p..(i - start + 1) * p];
-                        let dst = &mut sums[labels[i] * p..(labels[i] + 1) * p];
-                        for (s, v) in dst.iter_mut().zip(src) {
-                            *s += *v;
-                        }
+                        add_row(&mut sums[labels[i] * p..(labels[i] + 1) * p], src);
                     }
                     start = end;
                 }

@@ -44,6 +44,7 @@ mod blocks;
 mod class_means;
 mod classifier;
 mod error;
+mod kernels;
 mod labels;
 mod law;
 mod nc2;

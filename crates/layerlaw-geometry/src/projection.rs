@@ -1,23 +1,21 @@
 //! Pass 2: within-class residuals projected on the between-class basis.
 //!
-//! For each row block $Z$ (rows $z_i = x_i - \bar x_{y_i}$, widened to f64) we form $P = ZQ$
-//! (one GEMM, $O(|Z|\,p\,r)$) and accumulate $P^\top P$ ($r\times r$) and $\sum_i\|z_i\|^2$.
-//! Summed over all rows and divided by $n$ these are $Q^\top SS_w Q$ and $\mathrm{Tr}\,SS_w$.
-//! Total cost $O(npK)$ time and $O(pK)$ memory per thread.
+//! For each row $z_i = x_i - \bar x_{y_i}$ (widened to f64) we form $Q^\top z_i \in
+//! \mathbb R^r$ and accumulate $\sum_i (Q^\top z_i)(Q^\top z_i)^\top$ ($r\times r$) and
+//! $\sum_i\|z_i\|^2$. Divided by $n$ these are $Q^\top SS_w Q$ and $\mathrm{Tr}\,SS_w$.
+//! Total cost $O(npr)$ time with $r\le K-1$, and $O(pK)$ memory. The projections use a
+//! register-tiled kernel (two rows × four basis vectors at a time, see `kernels`) rather
+//! than a general GEMM: with $r \approx 10$ columns a GEMM spends most of its time packing.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, has_contiguous_rows, load_rows, row_slice};
 use crate::error::{GeometryError, Result};
+use crate::kernels::{centre_row, pack_basis, padded_len, project_tile, TILE_ROWS};
 use crate::scalar::Scalar;
 
-/// Rows per GEMM block (the f64 block of 256×p stays in L2 for p up to ~1k).
-const BLOCK_ROWS: usize = 256;
-
-/// Unnormalised projected within-class scatter $\sum_i Q^\top z_i z_i^\top Q$ and
-/// $\sum_i \|z_i\|^2$, with $z_i = x_i - \bar x_{y_i}$.
+/// Unnormalised projected within-class scatter and total squared residual.
 pub(crate) struct ProjectedWithin {
     /// $\sum_i (Q^\top z_i)(Q^\top z_i)^\top$, r×r.
     pub scatter: Mat<f64>,
@@ -25,7 +23,8 @@ pub(crate) struct ProjectedWithin {
     pub sum_squares: f64,
 }
 
-/// Computes [`ProjectedWithin`] in one parallel pass over fixed row chunks.
+/// Computes [`ProjectedWithin`] in one parallel pass over fixed row chunks (deterministic:
+/// chunk partials are added in chunk order).
 pub(crate) fn project_within<T: Scalar>(
     x: MatRef<'_, T>,
     labels: &[usize],
@@ -34,32 +33,47 @@ pub(crate) fn project_within<T: Scalar>(
 ) -> Result<ProjectedWithin> {
     let (n, p, r) = (x.nrows(), x.ncols(), q.ncols());
     let k = means.nrows();
-    // Means row-major for cache-friendly centring.
-    let means_rm: Vec<f64> = (0..k)
-        .flat_map(|c| (0..p).map(move |j| (c, j)))
-        .map(|(c, j)| means[(c, j)])
-        .collect();
-    let chunks = chunk_ranges(n, k, p);
-    let partials: Vec<(Mat<f64>, f64)> = chunks
+    let means_rm: Vec<f64> = (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect();
+    let qpack = pack_basis(q);
+    let pp = padded_len(p);
+    let partials: Vec<(Vec<f64>, f64)> = chunk_ranges(n, k, p)
         .par_iter()
         .map(|rows| {
-            let mut z = vec![0.0f64; BLOCK_ROWS * p];
-            let mut proj = Mat::<f64>::zeros(BLOCK_ROWS, r);
-            let mut scatter = Mat::<f64>::zeros(r, r);
+            // Rows are zero-padded to `pp`; the padding is never written, so it stays zero.
+            let mut z = vec![0.0f64; TILE_ROWS * pp];
+            let mut proj = vec![[0.0f64; TILE_ROWS]; r];
+            let mut scatter = vec![0.0f64; r * r];
             let mut sum_squares = 0.0f64;
             let mut start = rows.start;
             while start < rows.end {
-                let end = (start + BLOCK_ROWS).min(rows.end);
-                let len = end - start;
-                sum_squares += centre_block(x, labels, &means_rm, start..end, &mut z);
-                if r > 0 {
-                    let zb = MatRef::from_row_major_slice(&z[..len * p], len, p);
-                    let pb = proj.as_mut().subrows_mut(0, len);
-                    matmul(pb, Accum::Replace, zb, q, 1.0, Par::Seq);
-                    let pb = proj.as_ref().subrows(0, len);
-                    matmul(scatter.as_mut(), Accum::Add, pb.transpose(), pb, 1.0, Par::Seq);
+                let len = (rows.end - start).min(TILE_ROWS);
+                for t in 0..TILE_ROWS {
+                    let zt = &mut z[t * pp..t * pp + p];
+                    if t >= len {
+                        zt.fill(0.0);
+                        continue;
+                    }
+                    let i = start + t;
+                    let mu = &means_rm[labels[i] * p..(labels[i] + 1) * p];
+                    sum_squares += if has_contiguous_rows(x) {
+                        centre_row(row_slice(x, i), mu, zt)
+                    } else {
+                        load_rows(x, i..i + 1, zt);
+                        let row: Vec<f64> = zt.to_vec();
+                        centre_row(&row, mu, zt)
+                    };
                 }
-                start = end;
+                let tiles: [&[f64]; TILE_ROWS] = std::array::from_fn(|t| &z[t * pp..(t + 1) * pp]);
+                project_tile(tiles, &qpack, pp, r, &mut proj);
+                for t in 0..len {
+                    for a in 0..r {
+                        let pa = proj[a][t];
+                        for b in 0..=a {
+                            scatter[a * r + b] += pa * proj[b][t];
+                        }
+                    }
+                }
+                start += len;
             }
             (scatter, sum_squares)
         })
@@ -67,8 +81,17 @@ pub(crate) fn project_within<T: Scalar>(
     let mut scatter = Mat::<f64>::zeros(r, r);
     let mut sum_squares = 0.0;
     for (s, ss) in partials {
-        scatter += s;
+        for a in 0..r {
+            for b in 0..=a {
+                scatter[(a, b)] += s[a * r + b];
+            }
+        }
         sum_squares += ss;
+    }
+    for a in 0..r {
+        for b in a + 1..r {
+            scatter[(a, b)] = scatter[(b, a)];
+        }
     }
     if !sum_squares.is_finite() || !scatter.is_all_finite() {
         return Err(GeometryError::Overflow {
@@ -76,67 +99,4 @@ pub(crate) fn project_within<T: Scalar>(
         });
     }
     Ok(ProjectedWithin { scatter, sum_squares })
-}
-
-/// Writes $z_i = x_i - \bar x_{y_i}$ for `rows` into `z` (row-major) and returns
-/// $\sum \|z_i\|^2$ over the block.
-fn centre_block<T: Scalar>(
-    x: MatRef<'_, T>,
-    labels: &[usize],
-    means_rm: &[f64],
-    rows: std::ops::Range<usize>,
-    z: &mut [f64],
-) -> f64 {
-    let p = x.ncols();
-    let mut sum_squares = 0.0;
-    if has_contiguous_rows(x) {
-        for (local, i) in rows.enumerate() {
-            let mu = &means_rm[labels[i] * p..(labels[i] + 1) * p];
-            let dst = &mut z[local * p..(local + 1) * p];
-            sum_squares += centre_row(row_slice(x, i), mu, dst);
-        }
-    } else {
-        load_rows(x, rows.clone(), z);
-        for (local, i) in rows.enumerate() {
-            let mu = &means_rm[labels[i] * p..(labels[i] + 1) * p];
-            let dst = &mut z[local * p..(local + 1) * p];
-            let mut acc = [0.0f64; 4];
-            for (j, (d, m)) in dst.iter_mut().zip(mu).enumerate() {
-                *d -= m;
-                acc[j % 4] += *d * *d;
-            }
-            sum_squares += acc.iter().sum::<f64>();
-        }
-    }
-    sum_squares
-}
-
-/// `dst = src - mu` (widened to f64); returns $\|dst\|^2$. Written with four independent
-/// accumulators over fixed-width lanes so that it vectorises.
-#[inline]
-fn centre_row<T: Scalar>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
-    const W: usize = 8;
-    let mut acc = [0.0f64; W];
-    let mut src_chunks = src.chunks_exact(W);
-    let mut mu_chunks = mu.chunks_exact(W);
-    let mut dst_chunks = dst.chunks_exact_mut(W);
-    for ((s, m), d) in (&mut src_chunks).zip(&mut mu_chunks).zip(&mut dst_chunks) {
-        for l in 0..W {
-            let v = s[l].to_f64() - m[l];
-            d[l] = v;
-            acc[l] += v * v;
-        }
-    }
-    let mut tail = 0.0;
-    for ((s, m), d) in src_chunks
-        .remainder()
-        .iter()
-        .zip(mu_chunks.remainder())
-        .zip(dst_chunks.into_remainder())
-    {
-        let v = s.to_f64() - m;
-        *d = v;
-        tail += v * v;
-    }
-    acc.iter().sum::<f64>() + tail
 }

@@ -18,7 +18,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ratios = default_ratios();
     let problems = ratios
         .iter()
-        .map(|&r| LpmProblem::step_imbalance(k_a, k_b, r).e_w(e_w).e_h(e_h).build())
+        .map(|&r| {
+            LpmProblem::step_imbalance(k_a, k_b, r)
+                .e_w(e_w)
+                .e_h(e_h)
+                .build()
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     let timed = |method: Method| -> Result<(f64, Vec<f64>), Box<dyn std::error::Error>> {
@@ -37,19 +42,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (t_sym, obj_sym) = timed(Method::SymmetricSdp)?;
     let (t_gen, obj_gen) = timed(Method::GeneralSdp)?;
     let start = Instant::now();
-    let sw = sweep(k_a, k_b, e_w, e_h, 1.0, &ratios, &SolverOptions::default(), |_, _| {})?;
+    let sw = sweep(
+        k_a,
+        k_b,
+        e_w,
+        e_h,
+        1.0,
+        &ratios,
+        &SolverOptions::default(),
+        |_, _| {},
+    )?;
     let t_sweep = start.elapsed().as_secs_f64();
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/lpm_cvxpy.py");
-    let list = ratios.iter().map(|r| format!("{r:.17e}")).collect::<Vec<_>>().join(",");
+    let list = ratios
+        .iter()
+        .map(|r| format!("{r:.17e}"))
+        .collect::<Vec<_>>()
+        .join(",");
     let wall = Instant::now();
     let out = Command::new("python3")
         .args([script, "--k-a", &k_a.to_string(), "--k-b", &k_b.to_string()])
-        .args(["--e-w", &e_w.to_string(), "--e-h", &e_h.to_string(), "--ratios", &list])
+        .args([
+            "--e-w",
+            &e_w.to_string(),
+            "--e-h",
+            &e_h.to_string(),
+            "--ratios",
+            &list,
+        ])
         .output()?;
     let t_wall = wall.elapsed().as_secs_f64();
     if !out.status.success() {
-        return Err(format!("cvxpy script failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "cvxpy script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     let mut obj_cvx = Vec::new();
     let mut t_cvx = 0.0;

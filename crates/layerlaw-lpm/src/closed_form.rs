@@ -26,16 +26,19 @@ pub struct BalancedOptimum {
 pub fn balanced_closed_form(k: usize, e_w: f64, e_h: f64) -> Result<BalancedOptimum, LpmError> {
     LpmProblem::balanced(k).e_w(e_w).e_h(e_h).build()?;
     let kf = k as f64;
-    let simplex = |i: usize, j: usize| {
-        (if i == j { 1.0 } else { 0.0 } - 1.0 / kf) * kf / (kf - 1.0)
-    };
+    let simplex =
+        |i: usize, j: usize| (if i == j { 1.0 } else { 0.0 } - 1.0 / kf) * kf / (kf - 1.0);
     let scale = |i: usize, j: usize| match (i < k, j < k) {
         (true, true) => e_h,
         (false, false) => e_w,
         _ => (e_h * e_w).sqrt(),
     };
     let gram = (0..2 * k)
-        .map(|i| (0..2 * k).map(|j| scale(i, j) * simplex(i % k, j % k)).collect())
+        .map(|i| {
+            (0..2 * k)
+                .map(|j| scale(i, j) * simplex(i % k, j % k))
+                .collect()
+        })
         .collect();
     let margin = kf / (kf - 1.0) * (e_h * e_w).sqrt();
     Ok(BalancedOptimum {

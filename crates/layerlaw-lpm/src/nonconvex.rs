@@ -65,19 +65,26 @@ impl Workspace {
     fn gradient(&mut self, w: &Mat<f64>, h: &Mat<f64>, coef: &[f64]) -> (f64, Mat<f64>, Mat<f64>) {
         let f = self.value(w, h, coef);
         let k = coef.len();
-        for r in 0..k {
+        for (r, &a) in coef.iter().enumerate() {
             let max = (0..k)
                 .map(|j| self.z[(r, j)])
                 .fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = (0..k).map(|j| (self.z[(r, j)] - max).exp()).sum();
             for j in 0..k {
                 let p = (self.z[(r, j)] - max).exp() / sum;
-                self.g[(r, j)] = coef[r] * (p - if r == j { 1.0 } else { 0.0 });
+                self.g[(r, j)] = a * (p - if r == j { 1.0 } else { 0.0 });
             }
         }
         let mut gh = Mat::zeros(h.nrows(), h.ncols());
         let mut gw = Mat::zeros(w.nrows(), w.ncols());
-        matmul(gh.as_mut(), Accum::Replace, self.g.as_ref(), w.as_ref(), 1.0, Par::Seq);
+        matmul(
+            gh.as_mut(),
+            Accum::Replace,
+            self.g.as_ref(),
+            w.as_ref(),
+            1.0,
+            Par::Seq,
+        );
         matmul(
             gw.as_mut(),
             Accum::Replace,
@@ -228,7 +235,13 @@ pub fn solve_nonconvex(
         };
     };
     let n = 2 * k;
-    let row = |i: usize| if i < k { best.h.row(i) } else { best.w.row(i - k) };
+    let row = |i: usize| {
+        if i < k {
+            best.h.row(i)
+        } else {
+            best.w.row(i - k)
+        }
+    };
     let mut gram = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..n {

@@ -82,7 +82,7 @@ impl Method {
 pub struct SolverOptions {
     /// The algorithm (default [`Method::Auto`]).
     pub method: Method,
-    /// Clarabel's absolute/relative gap and feasibility tolerance (default $10^{-9}$); for the
+    /// Clarabel's absolute/relative gap and feasibility tolerance (default $10^{-10}$); for the
     /// nonconvex solver, the relative size of the projected-gradient step at which it stops.
     pub tolerance: f64,
     /// Interior-point iteration limit (default 200).
@@ -103,7 +103,7 @@ impl Default for SolverOptions {
     fn default() -> Self {
         Self {
             method: Method::Auto,
-            tolerance: 1e-9,
+            tolerance: 1e-10,
             sdp_max_iter: 200,
             nonconvex_max_iter: 50_000,
             rank_tolerance: 1e-6,

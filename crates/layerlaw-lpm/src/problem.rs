@@ -99,12 +99,16 @@ impl LpmProblem {
 
     /// Indices of the minority classes.
     pub fn minority_classes(&self) -> Vec<usize> {
-        (0..self.num_classes()).filter(|&k| self.minority[k]).collect()
+        (0..self.num_classes())
+            .filter(|&k| self.minority[k])
+            .collect()
     }
 
     /// Indices of the majority (non-minority) classes.
     pub fn majority_classes(&self) -> Vec<usize> {
-        (0..self.num_classes()).filter(|&k| !self.minority[k]).collect()
+        (0..self.num_classes())
+            .filter(|&k| !self.minority[k])
+            .collect()
     }
 
     /// Classifier budget $E_W$.

@@ -76,10 +76,16 @@ struct GroupStats {
     norm: Option<f64>,
 }
 
-fn group_stats(w: &[Vec<f64>], classes: &[usize], floor: f64, label: &str, notes: &mut Vec<String>) -> GroupStats {
+fn group_stats(
+    w: &[Vec<f64>],
+    classes: &[usize],
+    floor: f64,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> GroupStats {
     let norm = |k: usize| w[k][k].max(0.0).sqrt();
-    let mean_norm =
-        (!classes.is_empty()).then(|| classes.iter().map(|&k| norm(k)).sum::<f64>() / classes.len() as f64);
+    let mean_norm = (!classes.is_empty())
+        .then(|| classes.iter().map(|&k| norm(k)).sum::<f64>() / classes.len() as f64);
     let pairs: Vec<(usize, usize)> = classes
         .iter()
         .enumerate()
@@ -103,7 +109,13 @@ fn group_stats(w: &[Vec<f64>], classes: &[usize], floor: f64, label: &str, notes
         ));
         None
     } else {
-        Some(pairs.iter().map(|&(a, b)| w[a][b] / (norm(a) * norm(b))).sum::<f64>() / count)
+        Some(
+            pairs
+                .iter()
+                .map(|&(a, b)| w[a][b] / (norm(a) * norm(b)))
+                .sum::<f64>()
+                / count,
+        )
     };
     GroupStats {
         cosine,
@@ -154,7 +166,10 @@ pub(crate) fn build_solution(
             let mut order: Vec<usize> = (0..n).collect();
             order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
             eig = order.iter().map(|&i| s[i]).collect();
-            vecs = order.iter().map(|&i| evd.U().col(i).to_owned()).collect::<Vec<_>>();
+            vecs = order
+                .iter()
+                .map(|&i| evd.U().col(i).to_owned())
+                .collect::<Vec<_>>();
         }
         Err(e) => notes.push(format!("eigendecomposition failed: {e:?}")),
     }
@@ -163,17 +178,24 @@ pub(crate) fn build_solution(
         .iter()
         .filter(|&&l| l > options.rank_tolerance * lmax && l > 0.0)
         .count();
-    let factor = |row: usize| -> Vec<f64> {
-        (0..rank).map(|c| vecs[c][row] * eig[c].sqrt()).collect()
-    };
+    let factor =
+        |row: usize| -> Vec<f64> { (0..rank).map(|c| vecs[c][row] * eig[c].sqrt()).collect() };
     let h: Vec<Vec<f64>> = (0..k).map(factor).collect();
     let w_rows: Vec<Vec<f64>> = (k..n).map(factor).collect();
-    let gram_rows: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| sym[(i, j)]).collect()).collect();
+    let gram_rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| sym[(i, j)]).collect())
+        .collect();
     let wgram: Vec<Vec<f64>> = (0..k).map(|i| gram_rows[k + i][k..].to_vec()).collect();
     let floor = options.collapse_tolerance * problem.e_w().sqrt();
     let minority = problem.minority_classes();
     let mino = group_stats(&wgram, &minority, floor, "minority", &mut notes);
-    let majo = group_stats(&wgram, &problem.majority_classes(), floor, "majority", &mut notes);
+    let majo = group_stats(
+        &wgram,
+        &problem.majority_classes(),
+        floor,
+        "majority",
+        &mut notes,
+    );
     let etf_distance = etf_distance(&wgram);
     let objective = if finite {
         gram_objective(problem, &gram)

@@ -96,7 +96,7 @@ pub fn solve_symmetric_sdp(problem: &LpmProblem, tolerance: f64, max_iter: u32) 
     // Unused variables (cross terms of a group with itself, off-diagonals of singleton groups)
     // are pinned to zero.
     let mut zero = Vec::new();
-    for g in 0..ng {
+    for (g, &size) in sizes.iter().enumerate() {
         for base in [cross_hw, cross_hh, cross_ww] {
             zero.push(Affine::terms(vec![(base + g * ng + g, 1.0)]));
         }
@@ -105,7 +105,7 @@ pub fn solve_symmetric_sdp(problem: &LpmProblem, tolerance: f64, max_iter: u32) 
                 zero.push(Affine::terms(vec![(base + g * ng + gp, 1.0)]));
             }
         }
-        if sizes[g] < 2.0 {
+        if size < 2.0 {
             for what in [HH_O, WW_O, HW_O] {
                 zero.push(Affine::terms(vec![(lay.within(g, what), 1.0)]));
             }
@@ -128,7 +128,7 @@ pub fn solve_symmetric_sdp(problem: &LpmProblem, tolerance: f64, max_iter: u32) 
         nonneg.push(Affine::terms(terms).with_constant(1.0));
     }
     prog.add_cone(NonnegativeConeT(nonneg.len()), nonneg);
-    let mut exp_cone = |prog: &mut ConicProgram, logit: Option<usize>, g: usize, u: usize| {
+    let exp_cone = |prog: &mut ConicProgram, logit: Option<usize>, g: usize, u: usize| {
         let mut arg = vec![(t0 + g, -1.0)];
         if let Some(z) = logit {
             arg.push((z, 1.0));
@@ -141,9 +141,9 @@ pub fn solve_symmetric_sdp(problem: &LpmProblem, tolerance: f64, max_iter: u32) 
         ];
         prog.add_cone(ExponentialConeT(), rows);
     };
-    for g in 0..ng {
+    for (g, &size) in sizes.iter().enumerate() {
         exp_cone(&mut prog, None, g, u_self(g));
-        if sizes[g] >= 2.0 {
+        if size >= 2.0 {
             exp_cone(&mut prog, Some(lay.within(g, HW_O)), g, u_same(g));
         } else {
             // u_same is unused for a singleton group.

@@ -42,21 +42,42 @@ fn all_solvers_reach_the_closed_form() {
         Method::Auto,
         Method::GeneralSdp,
         Method::SymmetricSdp,
-        Method::Nonconvex { dim: None, restarts: 2, seed: 7 },
+        Method::Nonconvex {
+            dim: None,
+            restarts: 2,
+            seed: 7,
+        },
     ] {
         let s = solve(&p, &SolverOptions::with_method(method)).unwrap();
         assert!(s.status.is_usable(), "{method:?}: {:?}", s.status);
         let rel = (s.objective - opt.objective).abs() / opt.objective;
-        assert!(rel < 1e-6, "{method:?}: {} vs {}", s.objective, opt.objective);
+        assert!(
+            rel < 1e-6,
+            "{method:?}: {} vs {}",
+            s.objective,
+            opt.objective
+        );
         // Geometry: classifier Gram is the ETF, features are aligned with classifiers.
-        assert!(s.etf_distance.unwrap() < 1e-4, "{method:?}: {:?}", s.etf_distance);
+        assert!(
+            s.etf_distance.unwrap() < 1e-4,
+            "{method:?}: {:?}",
+            s.etf_distance
+        );
         for i in 0..k {
             for j in 0..2 * k {
-                assert!((s.gram[i][j] - opt.gram[i][j]).abs() < 1e-3, "{method:?} ({i},{j})");
+                assert!(
+                    (s.gram[i][j] - opt.gram[i][j]).abs() < 1e-3,
+                    "{method:?} ({i},{j})"
+                );
             }
         }
         // Rank K-1 (the ETF spans a K-1 dimensional subspace).
-        assert_eq!(s.rank, k - 1, "{method:?}: eigenvalues {:?}", s.gram_eigenvalues);
+        assert_eq!(
+            s.rank,
+            k - 1,
+            "{method:?}: eigenvalues {:?}",
+            s.gram_eigenvalues
+        );
         assert_eq!(s.w.len(), k);
         assert_eq!(s.w[0].len(), k - 1);
         // No minority classes in a balanced problem.

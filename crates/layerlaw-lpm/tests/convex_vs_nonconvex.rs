@@ -10,7 +10,15 @@ fn rel(a: f64, b: f64) -> f64 {
 }
 
 fn nonconvex(p: &LpmProblem, dim: Option<usize>, restarts: usize, seed: u64) -> LpmSolution {
-    let s = solve(p, &SolverOptions::with_method(Method::Nonconvex { dim, restarts, seed })).unwrap();
+    let s = solve(
+        p,
+        &SolverOptions::with_method(Method::Nonconvex {
+            dim,
+            restarts,
+            seed,
+        }),
+    )
+    .unwrap();
     assert_eq!(s.method, MethodUsed::Nonconvex);
     s
 }
@@ -18,18 +26,34 @@ fn nonconvex(p: &LpmProblem, dim: Option<usize>, restarts: usize, seed: u64) -> 
 #[test]
 fn nonconvex_reaches_the_sdp_optimum() {
     let problems = [
-        LpmProblem::from_counts(&[100.0, 50.0, 20.0, 5.0]).build().unwrap(),
+        LpmProblem::from_counts(&[100.0, 50.0, 20.0, 5.0])
+            .build()
+            .unwrap(),
         LpmProblem::step_imbalance(5, 5, 10.0).build().unwrap(),
         LpmProblem::step_imbalance(5, 5, 100.0).build().unwrap(),
-        LpmProblem::step_imbalance(3, 7, 31.622776601683793).build().unwrap(),
-        LpmProblem::step_imbalance(5, 5, 10.0).e_h(1.0).build().unwrap(),
-        LpmProblem::step_imbalance(2, 3, 6.0).minority_weight(2.0).e_w(0.5).build().unwrap(),
+        LpmProblem::step_imbalance(3, 7, 31.622776601683793)
+            .build()
+            .unwrap(),
+        LpmProblem::step_imbalance(5, 5, 10.0)
+            .e_h(1.0)
+            .build()
+            .unwrap(),
+        LpmProblem::step_imbalance(2, 3, 6.0)
+            .minority_weight(2.0)
+            .e_w(0.5)
+            .build()
+            .unwrap(),
     ];
     for p in &problems {
         let sdp = solve(p, &SolverOptions::default()).unwrap();
         let nc = nonconvex(p, None, 3, 11);
         assert!(sdp.status.is_usable());
-        assert!(nc.status.is_usable(), "{:?} after {} iterations", nc.status, nc.iterations);
+        assert!(
+            nc.status.is_usable(),
+            "{:?} after {} iterations",
+            nc.status,
+            nc.iterations
+        );
         assert!(
             rel(nc.objective, sdp.objective) < 1e-5,
             "counts {:?}: nonconvex {} vs SDP {}",
@@ -43,7 +67,11 @@ fn nonconvex_reaches_the_sdp_optimum() {
         let tr_w: f64 = (k..2 * k).map(|i| nc.gram[i][i]).sum::<f64>() / k as f64;
         assert!(tr_h <= p.e_h() * (1.0 + 1e-12) && tr_w <= p.e_w() * (1.0 + 1e-12));
         if let (Some(a), Some(b)) = (nc.minority_cosine, sdp.minority_cosine) {
-            assert!((a - b).abs() < 1e-3, "counts {:?}: cos {a} vs {b}", p.counts());
+            assert!(
+                (a - b).abs() < 1e-3,
+                "counts {:?}: cos {a} vs {b}",
+                p.counts()
+            );
         }
     }
 }
@@ -63,7 +91,12 @@ fn large_k_balanced_matches_the_closed_form() {
     let p = LpmProblem::balanced(k).build().unwrap();
     let s = nonconvex(&p, None, 1, 3);
     let etf = balanced_closed_form(k, 1.0, 5.0).unwrap();
-    assert!(rel(s.objective, etf.objective) < 1e-5, "{} vs {}", s.objective, etf.objective);
+    assert!(
+        rel(s.objective, etf.objective) < 1e-5,
+        "{} vs {}",
+        s.objective,
+        etf.objective
+    );
     assert!(s.etf_distance.unwrap() < 1e-3);
 }
 
@@ -73,5 +106,10 @@ fn large_k_step_imbalance_matches_the_symmetric_sdp() {
     let sym = solve(&p, &SolverOptions::default()).unwrap();
     assert_eq!(sym.method, MethodUsed::SymmetricSdp);
     let nc = nonconvex(&p, None, 1, 9);
-    assert!(rel(nc.objective, sym.objective) < 1e-5, "{} vs {}", nc.objective, sym.objective);
+    assert!(
+        rel(nc.objective, sym.objective) < 1e-5,
+        "{} vs {}",
+        nc.objective,
+        sym.objective
+    );
 }

@@ -1,0 +1,142 @@
+//! Benchmark: separation fuzziness D of 8 layers (n = 60,000, K = 10, p = 1,024, f32) with
+//! layerlaw versus numpy (the official dense `np.trace(Sw @ scipy.linalg.pinv(Sb))` method and
+//! the numpy SVD trick), on identical data.
+//!
+//! Run: `cargo run --release -p layerlaw-geometry --example bench_fuzziness [-- N P LAYERS]`
+//! from the repository root (it calls `python3 benches/fuzziness_numpy.py`); `--no-numpy` times
+//! layerlaw only.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use faer::MatRef;
+use layerlaw_geometry::{fit_law, separation, Labels, SeparationOptions};
+use rayon::prelude::*;
+
+const K: usize = 10;
+
+/// SplitMix64: a tiny deterministic generator, seeded per (layer, row) so generation runs in
+/// parallel and is reproducible.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Uniform on [-sqrt(3), sqrt(3)] (unit variance).
+fn unit_noise(state: &mut u64) -> f32 {
+    let u = (splitmix(state) >> 40) as f32 / (1u64 << 24) as f32;
+    (2.0 * u - 1.0) * 3f32.sqrt()
+}
+
+/// Layer l: x_i = s_l * mu_{y_i} + noise, s_l = 0.05 * 1.5^l, so D decays geometrically.
+fn layer_features(layer: usize, n: usize, p: usize, labels: &[usize], means: &[f32]) -> Vec<f32> {
+    let scale = 0.05 * 1.5f32.powi(layer as i32);
+    let mut x = vec![0.0f32; n * p];
+    x.par_chunks_mut(p).enumerate().for_each(|(i, row)| {
+        let mut st = (layer as u64) << 40 ^ i as u64 ^ 0x5eed;
+        let mu = &means[labels[i] * p..(labels[i] + 1) * p];
+        for (v, m) in row.iter_mut().zip(mu) {
+            *v = scale * m + unit_noise(&mut st);
+        }
+    });
+    x
+}
+
+fn write_npy(path: &Path, descr: &str, shape: &str, data: &[u8]) -> std::io::Result<()> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    f.write_all(b"\x93NUMPY\x01\x00")?;
+    f.write_all(&(header.len() as u16).to_le_bytes())?;
+    f.write_all(header.as_bytes())?;
+    f.write_all(data)?;
+    f.flush()
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn json_number(json: &str, key: &str, from: usize) -> Option<(f64, usize)> {
+    let at = json[from..].find(&format!("\"{key}\": "))? + from + key.len() + 4;
+    let end = json[at..].find([',', '}'])? + at;
+    Some((json[at..end].trim().parse().ok()?, end))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let (n, p, layers) = (args.first().copied().unwrap_or(60_000), args.get(1).copied().unwrap_or(1024), args.get(2).copied().unwrap_or(8));
+    println!("n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads", rayon::current_num_threads());
+    let labels: Vec<usize> = (0..n).map(|i| (i * 7919) % K).collect(); // balanced when K | n
+    let mut st = 42u64;
+    let means: Vec<f32> = (0..K * p).map(|_| unit_noise(&mut st)).collect();
+    let dir: PathBuf = std::env::temp_dir().join(format!("layerlaw-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let label_bytes: Vec<u8> = labels.iter().flat_map(|&y| (y as i64).to_le_bytes()).collect();
+    write_npy(&dir.join("labels.npy"), "<i8", &format!("({n},)"), &label_bytes)?;
+    let raw: Vec<i64> = labels.iter().map(|&y| y as i64).collect();
+    let labels = Labels::new(&raw, Some(K))?;
+    let opts = SeparationOptions::default();
+
+    let mut files = Vec::new();
+    let mut ours = Vec::new();
+    let mut t_ours = 0.0;
+    for l in 0..layers {
+        let x = layer_features(l, n, p, labels.as_slice(), &means);
+        let path = dir.join(format!("layer{l}.npy"));
+        let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_npy(&path, "<f4", &format!("({n}, {p})"), &bytes)?;
+        drop(bytes);
+        files.push(path);
+        let view = MatRef::from_row_major_slice(&x, n, p);
+        let t0 = Instant::now();
+        let sep = separation(view, &labels, &opts)?;
+        let dt = t0.elapsed().as_secs_f64();
+        t_ours += dt;
+        println!("layer {l}: layerlaw D = {:.10e} (rank {}) in {:.1} ms", sep.fuzziness, sep.rank, dt * 1e3);
+        ours.push(sep.fuzziness);
+    }
+    let rss = peak_rss_mib();
+    if std::env::args().any(|a| a == "--no-numpy") {
+        std::fs::remove_dir_all(&dir)?;
+        println!("layerlaw total {t_ours:.3} s; peak RSS {:.0} MiB", rss.unwrap_or(f64::NAN));
+        return Ok(());
+    }
+    let output = Command::new("python3").arg("benches/fuzziness_numpy.py").arg(dir.join("labels.npy")).args(&files).output()?;
+    std::fs::remove_dir_all(&dir)?;
+    if !output.status.success() {
+        return Err(format!("numpy benchmark failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    let json = String::from_utf8(output.stdout)?;
+    let mut pos = 0;
+    println!("\nlayer  D layerlaw           D numpy dense        D numpy svd          rel(dense)  rel(svd)");
+    let mut worst: f64 = 0.0;
+    for (l, d) in ours.iter().enumerate() {
+        let (dense, e1) = json_number(&json, "d_dense", pos).ok_or("missing d_dense")?;
+        let (svd, e2) = json_number(&json, "d_svd", pos).ok_or("missing d_svd")?;
+        pos = e1.max(e2);
+        let (r1, r2) = ((d - dense).abs() / dense, (d - svd).abs() / svd);
+        worst = worst.max(r1).max(r2);
+        println!("{l:>5}  {d:<20.12e} {dense:<20.12e} {svd:<20.12e} {r1:<11.2e} {r2:.2e}");
+    }
+    let (t_dense, _) = json_number(&json, "t_dense_total", 0).ok_or("missing t_dense_total")?;
+    let (t_svd, _) = json_number(&json, "t_svd_total", 0).ok_or("missing t_svd_total")?;
+    let (py_rss, _) = json_number(&json, "peak_rss_mib", 0).ok_or("missing peak_rss_mib")?;
+    let fit = fit_law(&ours)?;
+    println!("\nlaw fit: rho = {:.6}, R^2 = {:.6}, r = {:?}", fit.rho, fit.r2, fit.pearson_r);
+    println!("worst relative disagreement in D: {worst:.2e}");
+    println!("time (all {layers} layers): layerlaw {:.3} s, numpy dense {:.2} s, numpy svd {:.3} s", t_ours, t_dense, t_svd);
+    println!("speed-up: {:.1}x vs numpy dense (official), {:.2}x vs numpy svd trick", t_dense / t_ours, t_svd / t_ours);
+    println!("peak RSS: layerlaw process {:.0} MiB (incl. generation buffers), python {:.0} MiB", rss.unwrap_or(f64::NAN), py_rss);
+    Ok(())
+}

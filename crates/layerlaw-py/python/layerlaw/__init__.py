@@ -1,0 +1,74 @@
+"""layerlaw: separation fuzziness, the law of equi-separation and the Layer-Peeled Model.
+
+* :func:`fuzziness` -- He & Su (PNAS 2023) separation fuzziness D = Tr(SS_w SS_b^+);
+* :func:`measure` -- every layer's D, NC1, NC2 (and NC3/NC4 with a classifier), and the law
+  fit ln D_l = ln D_0 + l ln(rho), as a :class:`Report` shaped like ``layerlaw measure --json``;
+* :func:`fit_law` -- the law fit alone;
+* :class:`Accumulator` -- streaming, mergeable, picklable statistics for data that does not
+  fit in memory or is spread over processes;
+* :mod:`layerlaw.lpm` -- the Layer-Peeled Model and Minority Collapse (Fang, He, Long & Su,
+  PNAS 2021).
+
+Features are NumPy arrays (or anything ``numpy.asarray`` accepts, e.g. CPU torch tensors),
+n x p in any layout, float32 or float64, read without copying; labels are integer arrays of
+any dtype. Bad input raises ``ValueError`` (``TypeError`` for a wrong dtype) with a message
+naming the layer, row, column or class at fault; solver trouble raises ``RuntimeError``.
+Computations release the GIL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import lpm
+from ._layerlaw import Accumulator, __version__, _fit_law, _measure, fuzziness
+from ._reports import ClassifierReport, LawFit, LayerReport, Report
+
+__all__ = [
+    "Accumulator",
+    "ClassifierReport",
+    "LawFit",
+    "LayerReport",
+    "Report",
+    "fit_law",
+    "fuzziness",
+    "lpm",
+    "measure",
+    "__version__",
+]
+
+Layers = Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]
+
+
+def measure(
+    layers: Layers,
+    y: Any,
+    num_classes: Optional[int] = None,
+    classifier_weight: Any = None,
+    classifier_bias: Any = None,
+    minority: Optional[Sequence[int]] = None,
+) -> Report:
+    """Measures every layer and fits the law of equi-separation over them, in order.
+
+    ``layers`` is ``{name: X}`` or a list of ``(name, X)``; each X is n x p (n x ... is
+    flattened). ``num_classes`` defaults to max(y) + 1; every class in 0..K must occur.
+    With ``classifier_weight`` (K x p, the last layer's dimension) and optional
+    ``classifier_bias`` (K), the report also has NC3, NC4 and the geometry of the
+    ``minority`` and majority classifier rows.
+    """
+    if isinstance(layers, Mapping):
+        items = list(layers.items())
+    else:
+        items = list(layers)
+    minority_list = None if minority is None else [int(c) for c in minority]
+    text, means = _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list)
+    return Report._from_native(text, means)
+
+
+def fit_law(d: Any) -> LawFit:
+    """Least-squares fit of ln D_l = ln D_0 + l ln(rho) to D_0, ..., D_{L-1} (at least two, all > 0)."""
+    import json
+
+    return LawFit._from_dict(json.loads(_fit_law(np.asarray(d, dtype=np.float64))))
