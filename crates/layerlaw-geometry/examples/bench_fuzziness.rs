@@ -74,16 +74,34 @@ fn json_number(json: &str, key: &str, from: usize) -> Option<(f64, usize)> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let (n, p, layers) = (args.first().copied().unwrap_or(60_000), args.get(1).copied().unwrap_or(1024), args.get(2).copied().unwrap_or(8));
-    println!("n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads", rayon::current_num_threads());
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let (n, p, layers) = (
+        args.first().copied().unwrap_or(60_000),
+        args.get(1).copied().unwrap_or(1024),
+        args.get(2).copied().unwrap_or(8),
+    );
+    println!(
+        "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads",
+        rayon::current_num_threads()
+    );
     let labels: Vec<usize> = (0..n).map(|i| (i * 7919) % K).collect(); // balanced when K | n
     let mut st = 42u64;
     let means: Vec<f32> = (0..K * p).map(|_| unit_noise(&mut st)).collect();
     let dir: PathBuf = std::env::temp_dir().join(format!("layerlaw-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let label_bytes: Vec<u8> = labels.iter().flat_map(|&y| (y as i64).to_le_bytes()).collect();
-    write_npy(&dir.join("labels.npy"), "<i8", &format!("({n},)"), &label_bytes)?;
+    let label_bytes: Vec<u8> = labels
+        .iter()
+        .flat_map(|&y| (y as i64).to_le_bytes())
+        .collect();
+    write_npy(
+        &dir.join("labels.npy"),
+        "<i8",
+        &format!("({n},)"),
+        &label_bytes,
+    )?;
     let raw: Vec<i64> = labels.iter().map(|&y| y as i64).collect();
     let labels = Labels::new(&raw, Some(K))?;
     let opts = SeparationOptions::default();
@@ -103,19 +121,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sep = separation(view, &labels, &opts)?;
         let dt = t0.elapsed().as_secs_f64();
         t_ours += dt;
-        println!("layer {l}: layerlaw D = {:.10e} (rank {}) in {:.1} ms", sep.fuzziness, sep.rank, dt * 1e3);
+        println!(
+            "layer {l}: layerlaw D = {:.10e} (rank {}) in {:.1} ms",
+            sep.fuzziness,
+            sep.rank,
+            dt * 1e3
+        );
         ours.push(sep.fuzziness);
     }
     let rss = peak_rss_mib();
     if std::env::args().any(|a| a == "--no-numpy") {
         std::fs::remove_dir_all(&dir)?;
-        println!("layerlaw total {t_ours:.3} s; peak RSS {:.0} MiB", rss.unwrap_or(f64::NAN));
+        println!(
+            "layerlaw total {t_ours:.3} s; peak RSS {:.0} MiB",
+            rss.unwrap_or(f64::NAN)
+        );
         return Ok(());
     }
-    let output = Command::new("python3").arg("benches/fuzziness_numpy.py").arg(dir.join("labels.npy")).args(&files).output()?;
+    let output = Command::new("python3")
+        .arg("benches/fuzziness_numpy.py")
+        .arg(dir.join("labels.npy"))
+        .args(&files)
+        .output()?;
     std::fs::remove_dir_all(&dir)?;
     if !output.status.success() {
-        return Err(format!("numpy benchmark failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+        return Err(format!(
+            "numpy benchmark failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
     }
     let json = String::from_utf8(output.stdout)?;
     let mut pos = 0;
@@ -133,10 +167,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (t_svd, _) = json_number(&json, "t_svd_total", 0).ok_or("missing t_svd_total")?;
     let (py_rss, _) = json_number(&json, "peak_rss_mib", 0).ok_or("missing peak_rss_mib")?;
     let fit = fit_law(&ours)?;
-    println!("\nlaw fit: rho = {:.6}, R^2 = {:.6}, r = {:?}", fit.rho, fit.r2, fit.pearson_r);
+    println!(
+        "\nlaw fit: rho = {:.6}, R^2 = {:.6}, r = {:?}",
+        fit.rho, fit.r2, fit.pearson_r
+    );
     println!("worst relative disagreement in D: {worst:.2e}");
-    println!("time (all {layers} layers): layerlaw {:.3} s, numpy dense {:.2} s, numpy svd {:.3} s", t_ours, t_dense, t_svd);
-    println!("speed-up: {:.1}x vs numpy dense (official), {:.2}x vs numpy svd trick", t_dense / t_ours, t_svd / t_ours);
-    println!("peak RSS: layerlaw process {:.0} MiB (incl. generation buffers), python {:.0} MiB", rss.unwrap_or(f64::NAN), py_rss);
+    println!(
+        "time (all {layers} layers): layerlaw {:.3} s, numpy dense {:.2} s, numpy svd {:.3} s",
+        t_ours, t_dense, t_svd
+    );
+    println!(
+        "speed-up: {:.1}x vs numpy dense (official), {:.2}x vs numpy svd trick",
+        t_dense / t_ours,
+        t_svd / t_ours
+    );
+    println!(
+        "peak RSS: layerlaw process {:.0} MiB (incl. generation buffers), python {:.0} MiB",
+        rss.unwrap_or(f64::NAN),
+        py_rss
+    );
     Ok(())
 }

@@ -99,7 +99,12 @@ impl MultiLayerAccumulator {
     /// On error the accumulator is unchanged. Errors: layer out of range, label count ≠ b,
     /// label ≥ K, p = 0, p above the limit, p different from earlier batches, and a NaN/Inf
     /// ([`GeometryError::NonFiniteFeature`], row relative to the batch).
-    pub fn update<T: Scalar>(&mut self, layer: usize, x: MatRef<'_, T>, labels: &[usize]) -> Result<()> {
+    pub fn update<T: Scalar>(
+        &mut self,
+        layer: usize,
+        x: MatRef<'_, T>,
+        labels: &[usize],
+    ) -> Result<()> {
         let num_layers = self.layers.len();
         let k = self.num_classes;
         let slot = self
@@ -108,21 +113,37 @@ impl MultiLayerAccumulator {
             .ok_or(GeometryError::LayerOutOfRange { layer, num_layers })?;
         let (b, p) = (x.nrows(), x.ncols());
         if labels.len() != b {
-            return Err(GeometryError::LengthMismatch { rows: b, labels: labels.len() });
+            return Err(GeometryError::LengthMismatch {
+                rows: b,
+                labels: labels.len(),
+            });
         }
         if p == 0 {
             return Err(GeometryError::ZeroDimension);
         }
         if p > self.max_dim {
-            return Err(GeometryError::DimensionTooLarge { layer, dim: p, max_dim: self.max_dim });
+            return Err(GeometryError::DimensionTooLarge {
+                layer,
+                dim: p,
+                max_dim: self.max_dim,
+            });
         }
         if let Some(state) = slot {
             if state.dim != p {
-                return Err(GeometryError::DimensionChanged { layer, expected: state.dim, got: p });
+                return Err(GeometryError::DimensionChanged {
+                    layer,
+                    expected: state.dim,
+                    got: p,
+                });
             }
         }
         if let Some((row, &value)) = labels.iter().enumerate().find(|(_, &y)| y >= k) {
-            return Err(GeometryError::BatchLabelOutOfRange { layer, row, value, num_classes: k });
+            return Err(GeometryError::BatchLabelOutOfRange {
+                layer,
+                row,
+                value,
+                num_classes: k,
+            });
         }
         if let Some(err) = first_non_finite(x, 0..b) {
             return Err(err);
@@ -182,7 +203,9 @@ impl MultiLayerAccumulator {
     /// ([`GeometryError::EmptyLayer`]), a class without samples in a layer
     /// ([`GeometryError::EmptyClass`]), equal class means, invalid options.
     pub fn result_with(&self, opts: &SeparationOptions) -> Result<Vec<Separation>> {
-        (0..self.layers.len()).map(|l| self.layer_result(l, opts)).collect()
+        (0..self.layers.len())
+            .map(|l| self.layer_result(l, opts))
+            .collect()
     }
 
     /// [`Separation`] of one layer (see [`MultiLayerAccumulator::result_with`]).
@@ -197,14 +220,24 @@ impl MultiLayerAccumulator {
             .ok_or(GeometryError::EmptyLayer { layer })?;
         let k = self.num_classes;
         if let Some(class) = state.counts.iter().position(|&c| c == 0) {
-            return Err(GeometryError::EmptyClass { class, num_classes: k });
+            return Err(GeometryError::EmptyClass {
+                class,
+                num_classes: k,
+            });
         }
         let counts: Vec<usize> = state.counts.iter().map(|&c| c as usize).collect();
         let q = between_basis(state.means.as_ref(), &counts, opts.rank_tolerance)?;
         let sq = &state.scatter * &q;
         let projected = q.transpose() * &sq;
         let trace = (0..state.dim).map(|j| state.scatter[(j, j)]).sum::<f64>();
-        assemble(state.means.clone(), &counts, q.as_ref(), projected.as_ref(), trace, opts)
+        assemble(
+            state.means.clone(),
+            &counts,
+            q.as_ref(),
+            projected.as_ref(),
+            trace,
+            opts,
+        )
     }
 }
 
@@ -235,9 +268,21 @@ fn batch_state<T: Scalar>(x: MatRef<'_, T>, labels: &[usize], k: usize) -> Layer
     }
     let zm = MatRef::from_row_major_slice(&z, b, p);
     let mut scatter = Mat::<f64>::zeros(p, p);
-    matmul(scatter.as_mut(), Accum::Replace, zm.transpose(), zm, 1.0, Par::rayon(0));
+    matmul(
+        scatter.as_mut(),
+        Accum::Replace,
+        zm.transpose(),
+        zm,
+        1.0,
+        Par::rayon(0),
+    );
     symmetrise(&mut scatter);
-    LayerState { dim: p, counts, means, scatter }
+    LayerState {
+        dim: p,
+        counts,
+        means,
+        scatter,
+    }
 }
 
 /// Chan–Golub–LeVeque merge of `b` into `a` (same dimension and class count).
@@ -254,12 +299,23 @@ pub(crate) fn merge_state(a: &mut LayerState, b: &LayerState) {
         for j in 0..p {
             let delta = b.means[(c, j)] - a.means[(c, j)];
             correction[(j, c)] = weight * delta;
-            a.means[(c, j)] = if na == 0.0 { b.means[(c, j)] } else { a.means[(c, j)] + delta * (nb / n) };
+            a.means[(c, j)] = if na == 0.0 {
+                b.means[(c, j)]
+            } else {
+                a.means[(c, j)] + delta * (nb / n)
+            };
         }
         a.counts[c] += b.counts[c];
     }
     a.scatter += &b.scatter;
-    matmul(a.scatter.as_mut(), Accum::Add, correction.as_ref(), correction.transpose(), 1.0, Par::Seq);
+    matmul(
+        a.scatter.as_mut(),
+        Accum::Add,
+        correction.as_ref(),
+        correction.transpose(),
+        1.0,
+        Par::Seq,
+    );
     symmetrise(&mut a.scatter);
 }
 

@@ -73,17 +73,26 @@ impl MultiLayerAccumulator {
     /// Reads bytes written by [`MultiLayerAccumulator::to_bytes`], validating them fully.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < MAGIC.len() + 4 + 24 + 8 {
-            return Err(corrupt(0, format!("{} bytes is shorter than any valid buffer", bytes.len())));
+            return Err(corrupt(
+                0,
+                format!("{} bytes is shorter than any valid buffer", bytes.len()),
+            ));
         }
         if &bytes[..8] != MAGIC {
             return Err(corrupt(0, "bad magic (not a layerlaw accumulator)".into()));
         }
         let body_len = bytes.len() - 8;
         let stored = u64::from_le_bytes(bytes[body_len..].try_into().unwrap_or([0; 8]));
-        let mut r = Reader { bytes: &bytes[..body_len], pos: 8 };
+        let mut r = Reader {
+            bytes: &bytes[..body_len],
+            pos: 8,
+        };
         let version = u32::from_le_bytes(r.take::<4>()?);
         if version != VERSION {
-            return Err(corrupt(8, format!("unsupported format version {version} (expected {VERSION})")));
+            return Err(corrupt(
+                8,
+                format!("unsupported format version {version} (expected {VERSION})"),
+            ));
         }
         if fnv1a(&bytes[..body_len]) != stored {
             return Err(corrupt(body_len, "checksum mismatch".into()));
@@ -96,7 +105,10 @@ impl MultiLayerAccumulator {
         }
         // Each layer needs at least its tag byte: bound allocations by the buffer size.
         if num_layers > r.remaining() {
-            return Err(corrupt(20, format!("{num_layers} layers cannot fit in {} bytes", r.remaining())));
+            return Err(corrupt(
+                20,
+                format!("{num_layers} layers cannot fit in {} bytes", r.remaining()),
+            ));
         }
         let mut layers = Vec::with_capacity(num_layers);
         for layer in 0..num_layers {
@@ -110,7 +122,11 @@ impl MultiLayerAccumulator {
         if r.remaining() != 0 {
             return Err(corrupt(r.pos, format!("{} trailing bytes", r.remaining())));
         }
-        Ok(MultiLayerAccumulator { num_classes: k, max_dim, layers })
+        Ok(MultiLayerAccumulator {
+            num_classes: k,
+            max_dim,
+            layers,
+        })
     }
 }
 
@@ -118,7 +134,10 @@ fn read_layer(r: &mut Reader<'_>, k: usize, max_dim: usize, layer: usize) -> Res
     let at = r.pos;
     let dim = r.usize_field("layer dimension")?;
     if dim == 0 || dim > max_dim {
-        return Err(corrupt(at, format!("layer {layer}: dimension {dim} outside 1..={max_dim}")));
+        return Err(corrupt(
+            at,
+            format!("layer {layer}: dimension {dim} outside 1..={max_dim}"),
+        ));
     }
     let floats = k
         .checked_mul(dim)
@@ -127,14 +146,26 @@ fn read_layer(r: &mut Reader<'_>, k: usize, max_dim: usize, layer: usize) -> Res
         .and_then(|b| b.checked_add(8 * k));
     match floats {
         Some(need) if need <= r.remaining() => {}
-        _ => return Err(corrupt(at, format!("layer {layer}: buffer too short for dimension {dim}"))),
+        _ => {
+            return Err(corrupt(
+                at,
+                format!("layer {layer}: buffer too short for dimension {dim}"),
+            ))
+        }
     }
     let mut counts = Vec::with_capacity(k);
     for _ in 0..k {
         counts.push(u64::from_le_bytes(r.take::<8>()?));
     }
-    if counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)).is_none_or(|total| total == 0) {
-        return Err(corrupt(at, format!("layer {layer}: class counts are zero or overflow")));
+    if counts
+        .iter()
+        .try_fold(0u64, |a, &c| a.checked_add(c))
+        .is_none_or(|total| total == 0)
+    {
+        return Err(corrupt(
+            at,
+            format!("layer {layer}: class counts are zero or overflow"),
+        ));
     }
     let mut means = Mat::<f64>::zeros(k, dim);
     for c in 0..k {
@@ -148,13 +179,21 @@ fn read_layer(r: &mut Reader<'_>, k: usize, max_dim: usize, layer: usize) -> Res
             let diag_at = r.pos;
             let v = r.finite(layer)?;
             if i == j && v < 0.0 {
-                return Err(corrupt(diag_at, format!("layer {layer}: negative scatter diagonal {v}")));
+                return Err(corrupt(
+                    diag_at,
+                    format!("layer {layer}: negative scatter diagonal {v}"),
+                ));
             }
             scatter[(i, j)] = v;
             scatter[(j, i)] = v;
         }
     }
-    Ok(LayerState { dim, counts, means, scatter })
+    Ok(LayerState {
+        dim,
+        counts,
+        means,
+        scatter,
+    })
 }
 
 fn corrupt(offset: usize, reason: String) -> GeometryError {
@@ -173,7 +212,8 @@ impl Reader<'_> {
 
     fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
         let end = self.pos.checked_add(N).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| corrupt(self.pos, format!("truncated: need {N} more bytes")))?;
+        let end =
+            end.ok_or_else(|| corrupt(self.pos, format!("truncated: need {N} more bytes")))?;
         let mut out = [0u8; N];
         out.copy_from_slice(&self.bytes[self.pos..end]);
         self.pos = end;

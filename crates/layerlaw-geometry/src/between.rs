@@ -19,7 +19,11 @@ use crate::error::{GeometryError, Result};
 /// $\tau_Q = 10^{-2}\,\mathrm{tol}/\sqrt{K\,n_{\max}/n_{\min}}$: a direction dropped here has
 /// $SS_b$-eigenvalue below $10^{-4}\,\mathrm{tol}^2\lambda_{\max}$ (whatever the class
 /// weights), so it would also be cut by the pseudo-inverse and dropping it changes nothing.
-pub(crate) fn between_basis(means: MatRef<'_, f64>, counts: &[usize], tol: f64) -> Result<Mat<f64>> {
+pub(crate) fn between_basis(
+    means: MatRef<'_, f64>,
+    counts: &[usize],
+    tol: f64,
+) -> Result<Mat<f64>> {
     let (k, p) = (means.nrows(), means.ncols());
     let c = centred_means_unweighted(means);
     let scale = (0..k)
@@ -37,7 +41,9 @@ pub(crate) fn between_basis(means: MatRef<'_, f64>, counts: &[usize], tol: f64) 
     let n_max = counts.iter().copied().max().unwrap_or(1) as f64;
     let n_min = counts.iter().copied().min().unwrap_or(1).max(1) as f64;
     let tau = 1e-2 * tol / (k as f64 * n_max / n_min).sqrt();
-    let r = (0..s.nrows()).take_while(|&j| s[j] > tau * s_max && s[j] > 0.0).count();
+    let r = (0..s.nrows())
+        .take_while(|&j| s[j] > tau * s_max && s[j] > 0.0)
+        .count();
     let u = svd.U();
     Ok(Mat::from_fn(p, r, |i, j| u[(i, j)]))
 }
@@ -59,9 +65,16 @@ pub(crate) fn centred_means_weighted(means: MatRef<'_, f64>, counts: &[usize]) -
     let n: usize = counts.iter().sum();
     let n = n as f64;
     let mean: Vec<f64> = (0..p)
-        .map(|j| (0..k).map(|c| counts[c] as f64 * means[(c, j)]).sum::<f64>() / n)
+        .map(|j| {
+            (0..k)
+                .map(|c| counts[c] as f64 * means[(c, j)])
+                .sum::<f64>()
+                / n
+        })
         .collect();
-    Mat::from_fn(p, k, |j, c| (counts[c] as f64 / n).sqrt() * (means[(c, j)] - mean[j]))
+    Mat::from_fn(p, k, |j, c| {
+        (counts[c] as f64 / n).sqrt() * (means[(c, j)] - mean[j])
+    })
 }
 
 /// $\mathrm{Tr}(W\,(AA^\top)^+)$ for $W$ (r×r, symmetric) and $A$ (r×m), with the pseudo-inverse
@@ -69,7 +82,11 @@ pub(crate) fn centred_means_weighted(means: MatRef<'_, f64>, counts: &[usize]) -
 ///
 /// With $A = U S V^\top$: $(AA^\top)^+ = \sum_{j\,\mathrm{kept}} u_j u_j^\top / s_j^2$, so the
 /// trace is $\sum_j u_j^\top W u_j / s_j^2$. Returns the trace and the number of kept directions.
-pub(crate) fn trace_against_pinv(w: MatRef<'_, f64>, a: MatRef<'_, f64>, tol: f64) -> Result<(f64, usize)> {
+pub(crate) fn trace_against_pinv(
+    w: MatRef<'_, f64>,
+    a: MatRef<'_, f64>,
+    tol: f64,
+) -> Result<(f64, usize)> {
     if a.nrows() == 0 || a.ncols() == 0 {
         return Ok((0.0, 0));
     }
@@ -82,7 +99,7 @@ pub(crate) fn trace_against_pinv(w: MatRef<'_, f64>, a: MatRef<'_, f64>, tol: f6
     let mut trace = 0.0;
     let mut rank = 0;
     for j in 0..s.nrows() {
-        if !(s[j] > tol * s_max) || s[j] <= 0.0 {
+        if s[j] <= tol * s_max || s[j] <= 0.0 {
             break;
         }
         rank += 1;

@@ -95,7 +95,11 @@ pub(crate) fn first_non_finite<T: Scalar>(
         for j in 0..x.ncols() {
             let value = x[(i, j)].to_f64();
             if !value.is_finite() {
-                return Some(GeometryError::NonFiniteFeature { row: i, col: j, value });
+                return Some(GeometryError::NonFiniteFeature {
+                    row: i,
+                    col: j,
+                    value,
+                });
             }
         }
     }
@@ -108,7 +112,13 @@ mod tests {
 
     #[test]
     fn chunks_cover_all_rows_in_order() {
-        for &(n, k, p) in &[(0, 2, 3), (1, 2, 3), (511, 10, 4), (100_000, 10, 1024), (70_000, 1000, 100_000)] {
+        for &(n, k, p) in &[
+            (0, 2, 3),
+            (1, 2, 3),
+            (511, 10, 4),
+            (100_000, 10, 1024),
+            (70_000, 1000, 100_000),
+        ] {
             let r = chunk_ranges(n, k, p);
             let mut next = 0;
             for c in &r {

@@ -4,8 +4,8 @@ use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, first_non_finite, has_contiguous_rows, load_rows, row_slice};
-use crate::kernels::add_row;
 use crate::error::{GeometryError, Result};
+use crate::kernels::add_row;
 use crate::scalar::Scalar;
 
 /// Rows loaded at a time when rows are not contiguous.
@@ -26,7 +26,10 @@ pub(crate) fn class_means<T: Scalar>(
             let mut sums = vec![0.0f64; k * p];
             if has_contiguous_rows(x) {
                 for i in rows.clone() {
-                    add_row(&mut sums[labels[i] * p..(labels[i] + 1) * p], row_slice(x, i));
+                    add_row(
+                        &mut sums[labels[i] * p..(labels[i] + 1) * p],
+                        row_slice(x, i),
+                    );
                 }
             } else {
                 let mut buf = vec![0.0f64; LOAD_ROWS * p];
@@ -44,9 +47,11 @@ pub(crate) fn class_means<T: Scalar>(
             // A NaN or infinity anywhere in the chunk makes some sum non-finite; only then do
             // we pay for a scan to name the first offending entry.
             if sums.iter().any(|s| !s.is_finite()) {
-                return Err(first_non_finite(x, rows.clone()).unwrap_or(GeometryError::Overflow {
-                    quantity: "class sums",
-                }));
+                return Err(
+                    first_non_finite(x, rows.clone()).unwrap_or(GeometryError::Overflow {
+                        quantity: "class sums",
+                    }),
+                );
             }
             Ok(sums)
         })

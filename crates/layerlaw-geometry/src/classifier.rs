@@ -56,16 +56,24 @@ pub fn classifier_geometry(w: MatRef<'_, f64>, minority: &[usize]) -> Result<Cla
     let mut is_minority = vec![false; k];
     for &c in minority {
         if c >= k {
-            return Err(GeometryError::ClassOutOfRange { what: "minority", class: c, num_classes: k });
+            return Err(GeometryError::ClassOutOfRange {
+                what: "minority",
+                class: c,
+                num_classes: k,
+            });
         }
         if is_minority[c] {
-            return Err(GeometryError::DuplicateClass { what: "minority", class: c });
+            return Err(GeometryError::DuplicateClass {
+                what: "minority",
+                class: c,
+            });
         }
         is_minority[c] = true;
     }
     let g = w * w.transpose();
-    let etf_distance =
-        etf_distance_of_gram(g.as_ref()).ok_or(GeometryError::ZeroMatrix { what: "classifier weights" })?;
+    let etf_distance = etf_distance_of_gram(g.as_ref()).ok_or(GeometryError::ZeroMatrix {
+        what: "classifier weights",
+    })?;
     let norms: Vec<f64> = (0..k).map(|c| g[(c, c)].max(0.0).sqrt()).collect();
     let max_norm = norms.iter().copied().fold(0.0, f64::max);
     let group = |members: Vec<usize>| group_geometry(&g, &norms, max_norm, members);
@@ -76,12 +84,19 @@ pub fn classifier_geometry(w: MatRef<'_, f64>, minority: &[usize]) -> Result<Cla
     })
 }
 
-fn group_geometry(g: &Mat<f64>, norms: &[f64], max_norm: f64, classes: Vec<usize>) -> GroupGeometry {
+fn group_geometry(
+    g: &Mat<f64>,
+    norms: &[f64],
+    max_norm: f64,
+    classes: Vec<usize>,
+) -> GroupGeometry {
     let m = classes.len();
     let mean_norm = (m > 0).then(|| classes.iter().map(|&c| norms[c]).sum::<f64>() / m as f64);
     if m < 2 {
         return GroupGeometry {
-            note: Some(format!("group has {m} class(es); pairwise quantities need two")),
+            note: Some(format!(
+                "group has {m} class(es); pairwise quantities need two"
+            )),
             classes,
             mean_cosine: None,
             mean_distance: None,
@@ -96,9 +111,15 @@ fn group_geometry(g: &Mat<f64>, norms: &[f64], max_norm: f64, classes: Vec<usize
             cos += g[(a, b)] / (norms[a] * norms[b]);
         }
     }
-    let degenerate = classes.iter().find(|&&c| !(norms[c] > NEAR_ZERO_NORM * max_norm));
+    let degenerate = classes
+        .iter()
+        .find(|&&c| norms[c] <= NEAR_ZERO_NORM * max_norm);
     GroupGeometry {
-        mean_cosine: if degenerate.is_none() { Some(cos / pairs) } else { None },
+        mean_cosine: if degenerate.is_none() {
+            Some(cos / pairs)
+        } else {
+            None
+        },
         note: degenerate.map(|c| format!("||w_{c}|| is (near) zero, so its cosines are undefined")),
         mean_distance: Some(dist / pairs),
         mean_norm,
@@ -133,7 +154,10 @@ pub fn neural_collapse_classifier<T: Scalar>(
 ) -> Result<ClassifierCollapse> {
     let (n, p, k) = (x.nrows(), x.ncols(), labels.num_classes());
     if n != labels.len() {
-        return Err(GeometryError::LengthMismatch { rows: n, labels: labels.len() });
+        return Err(GeometryError::LengthMismatch {
+            rows: n,
+            labels: labels.len(),
+        });
     }
     if p == 0 {
         return Err(GeometryError::ZeroDimension);
@@ -163,19 +187,29 @@ pub fn neural_collapse_classifier<T: Scalar>(
     let means = class_means(x, labels.as_slice(), labels.counts())?;
     let m = centred_means_unweighted(means.as_ref()); // p×K
     let (w_norm, m_norm) = (w.norm_l2(), m.norm_l2());
-    if !(w_norm > 0.0) {
-        return Err(GeometryError::ZeroMatrix { what: "classifier weights" });
+    if w_norm <= 0.0 {
+        return Err(GeometryError::ZeroMatrix {
+            what: "classifier weights",
+        });
     }
-    if !(m_norm > 0.0) {
+    if m_norm <= 0.0 {
         return Err(GeometryError::ZeroBetweenClass { num_classes: k });
     }
     let nc3 = Mat::from_fn(k, p, |c, j| w[(c, j)] / w_norm - m[(j, c)] / m_norm).norm_l2();
 
-    let mu_g: Vec<f64> = (0..p).map(|j| (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64).collect();
-    let offset: Vec<f64> = (0..k).map(|c| (0..p).map(|j| w[(c, j)] * mu_g[j]).sum::<f64>() + b[c]).collect();
+    let mu_g: Vec<f64> = (0..p)
+        .map(|j| (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64)
+        .collect();
+    let offset: Vec<f64> = (0..k)
+        .map(|c| (0..p).map(|j| w[(c, j)] * mu_g[j]).sum::<f64>() + b[c])
+        .collect();
     let m_sq: Vec<f64> = (0..k).map(|c| m.col(c).squared_norm_l2()).collect();
     // Right-hand side [W^T | M] (p × 2K).
-    let rhs = Mat::from_fn(p, 2 * k, |j, c| if c < k { w[(c, j)] } else { m[(j, c - k)] });
+    let rhs = Mat::from_fn(
+        p,
+        2 * k,
+        |j, c| if c < k { w[(c, j)] } else { m[(j, c - k)] },
+    );
     let y = labels.as_slice();
     const BLOCK: usize = 256;
     let counts: Vec<(usize, usize, usize)> = chunk_ranges(n, k, p)
@@ -195,7 +229,14 @@ pub fn neural_collapse_classifier<T: Scalar>(
                     }
                 }
                 let zb = MatRef::from_row_major_slice(&z[..len * p], len, p);
-                matmul(out.as_mut().subrows_mut(0, len), Accum::Replace, zb, rhs.as_ref(), 1.0, Par::Seq);
+                matmul(
+                    out.as_mut().subrows_mut(0, len),
+                    Accum::Replace,
+                    zb,
+                    rhs.as_ref(),
+                    1.0,
+                    Par::Seq,
+                );
                 for local in 0..len {
                     let (mut clf, mut best) = (0, f64::NEG_INFINITY);
                     let (mut ncc, mut near) = (0, f64::INFINITY);
@@ -235,7 +276,12 @@ fn check_finite(a: MatRef<'_, f64>, what: &'static str) -> Result<()> {
         for i in 0..a.nrows() {
             let value = a[(i, j)];
             if !value.is_finite() {
-                return Err(GeometryError::NonFiniteArgument { what, row: i, col: j, value });
+                return Err(GeometryError::NonFiniteArgument {
+                    what,
+                    row: i,
+                    col: j,
+                    value,
+                });
             }
         }
     }

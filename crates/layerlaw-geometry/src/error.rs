@@ -68,7 +68,9 @@ pub enum GeometryError {
     },
     /// The between-class scatter is zero: all class means coincide, so $SS_b^+ = 0$ and D is
     /// undefined (it would be $0 \cdot \infty$).
-    #[error("between-class scatter is zero: all {num_classes} class means are equal (to rounding)")]
+    #[error(
+        "between-class scatter is zero: all {num_classes} class means are equal (to rounding)"
+    )]
     ZeroBetweenClass {
         /// The number of classes K.
         num_classes: usize,
@@ -98,7 +100,9 @@ pub enum GeometryError {
         value: f64,
     },
     /// Two matrices that must agree in shape do not.
-    #[error("shape mismatch for {what}: expected {expected_rows}x{expected_cols}, got {rows}x{cols}")]
+    #[error(
+        "shape mismatch for {what}: expected {expected_rows}x{expected_cols}, got {rows}x{cols}"
+    )]
     ShapeMismatch {
         /// Which argument.
         what: &'static str,
@@ -176,7 +180,9 @@ pub enum GeometryError {
         max_dim: usize,
     },
     /// A streaming label is not below K.
-    #[error("layer {layer}: label at batch row {row} is {value}, but there are {num_classes} classes")]
+    #[error(
+        "layer {layer}: label at batch row {row} is {value}, but there are {num_classes} classes"
+    )]
     BatchLabelOutOfRange {
         /// The layer.
         layer: usize,

@@ -45,7 +45,12 @@ fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut 
         }
     }
     let mut tail = 0.0;
-    for ((s, m), d) in s_it.remainder().iter().zip(m_it.remainder()).zip(d_it.into_remainder()) {
+    for ((s, m), d) in s_it
+        .remainder()
+        .iter()
+        .zip(m_it.remainder())
+        .zip(d_it.into_remainder())
+    {
         let v = s.to_f64() - m;
         *d = v;
         tail += v * v;
@@ -290,7 +295,13 @@ mod tests {
                 z[pp + j] = (j as f64 * 0.3).cos();
             }
             let mut proj = vec![[0.0; TILE_ROWS]; r];
-            project_tile([&z[..pp], &z[pp..]], &pack_basis(q.as_ref()), pp, r, &mut proj);
+            project_tile(
+                [&z[..pp], &z[pp..]],
+                &pack_basis(q.as_ref()),
+                pp,
+                r,
+                &mut proj,
+            );
             for c in 0..r {
                 for t in 0..2 {
                     let want: f64 = (0..p).map(|j| z[t * pp + j] * q[(j, c)]).sum();

@@ -34,7 +34,11 @@ pub fn fit_law(d: &[f64]) -> Result<LawFit> {
     if d.len() < 2 {
         return Err(GeometryError::TooFewLayers { points: d.len() });
     }
-    if let Some((layer, &value)) = d.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+    if let Some((layer, &value)) = d
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v > 0.0))
+    {
         return Err(GeometryError::InvalidFuzziness { layer, value });
     }
     let y: Vec<f64> = d.iter().map(|v| v.ln()).collect();
@@ -60,7 +64,10 @@ pub fn fit_law(d: &[f64]) -> Result<LawFit> {
         })
         .sum();
     let (r2, pearson_r) = if syy > 0.0 {
-        (1.0 - ss_res / syy, Some((sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)))
+        (
+            1.0 - ss_res / syy,
+            Some((sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)),
+        )
     } else {
         (1.0, None)
     };

@@ -17,7 +17,7 @@ pub(crate) const NEAR_ZERO_NORM: f64 = 1e-12;
 pub(crate) fn coefficient_of_variation(norms: &[f64]) -> Option<f64> {
     let k = norms.len() as f64;
     let mean = norms.iter().sum::<f64>() / k;
-    if !(mean > 0.0) || norms.len() < 2 {
+    if mean <= 0.0 || norms.len() < 2 {
         return None;
     }
     let var = norms.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (k - 1.0);
@@ -47,7 +47,7 @@ pub(crate) fn cosine_matrix(v: MatRef<'_, f64>) -> Option<Mat<f64>> {
     let k = v.ncols();
     let norms: Vec<f64> = (0..k).map(|c| v.col(c).norm_l2()).collect();
     let max = norms.iter().copied().fold(0.0, f64::max);
-    if norms.iter().any(|&nrm| !(nrm > NEAR_ZERO_NORM * max)) {
+    if norms.iter().any(|&nrm| nrm <= NEAR_ZERO_NORM * max) {
         return None;
     }
     let g = gram(v);
@@ -64,7 +64,7 @@ pub(crate) fn gram(v: MatRef<'_, f64>) -> Mat<f64> {
 pub(crate) fn etf_distance_of_gram(g: MatRef<'_, f64>) -> Option<f64> {
     let k = g.nrows();
     let norm = g.norm_l2();
-    if !(norm > 0.0) {
+    if norm <= 0.0 {
         return None;
     }
     let scale = 1.0 / (k as f64 - 1.0).sqrt();

@@ -65,6 +65,8 @@ pub(crate) fn project_within<T: Scalar>(
                 }
                 let tiles: [&[f64]; TILE_ROWS] = std::array::from_fn(|t| &z[t * pp..(t + 1) * pp]);
                 project_tile(tiles, &qpack, pp, r, &mut proj);
+                // Lower triangle of the tile's outer products (t indexes the tile's rows).
+                #[allow(clippy::needless_range_loop)]
                 for t in 0..len {
                     for a in 0..r {
                         let pa = proj[a][t];
@@ -98,5 +100,8 @@ pub(crate) fn project_within<T: Scalar>(
             quantity: "within-class scatter",
         });
     }
-    Ok(ProjectedWithin { scatter, sum_squares })
+    Ok(ProjectedWithin {
+        scatter,
+        sum_squares,
+    })
 }

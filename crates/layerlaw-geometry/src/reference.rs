@@ -38,7 +38,10 @@ pub fn dense_separation<T: Scalar>(
 ) -> Result<DenseSeparation> {
     let (n, p, k) = (x.nrows(), x.ncols(), labels.num_classes());
     if n != labels.len() {
-        return Err(GeometryError::LengthMismatch { rows: n, labels: labels.len() });
+        return Err(GeometryError::LengthMismatch {
+            rows: n,
+            labels: labels.len(),
+        });
     }
     let xf = Mat::from_fn(n, p, |i, j| x[(i, j)].to_f64());
     let y = labels.as_slice();
@@ -54,8 +57,12 @@ pub fn dense_separation<T: Scalar>(
             means[(c, j)] /= counts[c] as f64;
         }
     }
-    let global = Mat::from_fn(1, p, |_, j| (0..n).map(|i| xf[(i, j)]).sum::<f64>() / n as f64);
-    let mu_g = Mat::from_fn(1, p, |_, j| (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64);
+    let global = Mat::from_fn(1, p, |_, j| {
+        (0..n).map(|i| xf[(i, j)]).sum::<f64>() / n as f64
+    });
+    let mu_g = Mat::from_fn(1, p, |_, j| {
+        (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64
+    });
     let z = Mat::from_fn(n, p, |i, j| xf[(i, j)] - means[(y[i], j)]);
     let ss_w = z.transpose() * &z * faer::Scale(1.0 / n as f64);
     let mut ss_b = Mat::<f64>::zeros(p, p);
@@ -84,12 +91,16 @@ pub fn dense_separation<T: Scalar>(
 pub fn trace_with_pinv(a: MatRef<'_, f64>, b: MatRef<'_, f64>, tol: f64) -> Result<(f64, usize)> {
     let evd = b
         .self_adjoint_eigen(Side::Lower)
-        .map_err(|_| GeometryError::NoConvergence { routine: "reference eigendecomposition" })?;
+        .map_err(|_| GeometryError::NoConvergence {
+            routine: "reference eigendecomposition",
+        })?;
     let s = evd.S().column_vector();
     let u = evd.U();
     let p = b.nrows();
     let lmax = (0..p).map(|j| s[j]).fold(0.0f64, f64::max);
-    let kept: Vec<usize> = (0..p).filter(|&j| s[j] > tol * tol * lmax && s[j] > 0.0).collect();
+    let kept: Vec<usize> = (0..p)
+        .filter(|&j| s[j] > tol * tol * lmax && s[j] > 0.0)
+        .collect();
     let rank = kept.len();
     // B^+ = U_r diag(1/lambda) U_r^T over the kept eigenpairs.
     let u_r = Mat::from_fn(p, rank, |i, c| u[(i, kept[c])]);

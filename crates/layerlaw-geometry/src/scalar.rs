@@ -10,7 +10,9 @@ mod sealed {
 ///
 /// Every computation widens features to `f64` before accumulating, whatever `T` is, so an
 /// `f32` input loses nothing beyond its own 24-bit mantissa.
-pub trait Scalar: sealed::Sealed + Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static {
+pub trait Scalar:
+    sealed::Sealed + Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static
+{
     /// Widens the value to `f64` (exact for both implementors).
     fn to_f64(self) -> f64;
     /// The type's name, for reports and error messages.

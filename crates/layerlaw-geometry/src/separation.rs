@@ -34,7 +34,9 @@ pub struct SeparationOptions {
 
 impl Default for SeparationOptions {
     fn default() -> Self {
-        SeparationOptions { rank_tolerance: 1e-6 }
+        SeparationOptions {
+            rank_tolerance: 1e-6,
+        }
     }
 }
 
@@ -114,6 +116,10 @@ impl Separation {
 /// $Q^\top M_w = U S V^\top$, and NC1 likewise with the unweighted means. Both passes run in
 /// parallel over row chunks with fixed boundaries (deterministic). All accumulation is in f64.
 ///
+/// Cost: the features are read twice (memory-bound for small K); extra memory is the K×p
+/// means, $Q$ and one $K\times p$ f64 partial sum per row chunk (chunk count capped so that
+/// these stay under 64 MiB), i.e. $O(pK)$ — never $O(p^2)$.
+///
 /// Accuracy: for f64 input the result agrees with the dense reference
 /// ([`crate::reference`]) to ~1e-12 relative; f32 input is widened exactly to f64 first, so
 /// the only error is f64 rounding as well.
@@ -140,7 +146,14 @@ pub fn separation<T: Scalar>(
     let means = class_means(x, labels.as_slice(), counts)?;
     let q = between_basis(means.as_ref(), counts, opts.rank_tolerance)?;
     let within = project_within(x, labels.as_slice(), means.as_ref(), q.as_ref())?;
-    assemble(means, counts, q.as_ref(), within.scatter.as_ref(), within.sum_squares, opts)
+    assemble(
+        means,
+        counts,
+        q.as_ref(),
+        within.scatter.as_ref(),
+        within.sum_squares,
+        opts,
+    )
 }
 
 /// Final $O(pK^2)$ step shared by the batch and streaming paths: given class means, class
@@ -161,8 +174,11 @@ pub(crate) fn assemble(
 
     let weighted = centred_means_weighted(means.as_ref(), counts);
     let unweighted = centred_means_unweighted(means.as_ref());
-    let (fuzziness, rank) =
-        trace_against_pinv(sw_q.as_ref(), (q.transpose() * &weighted).as_ref(), opts.rank_tolerance)?;
+    let (fuzziness, rank) = trace_against_pinv(
+        sw_q.as_ref(),
+        (q.transpose() * &weighted).as_ref(),
+        opts.rank_tolerance,
+    )?;
     let sigma_b_factor = Mat::from_fn(p, k, |j, c| unweighted[(j, c)] / (k as f64).sqrt());
     let (tr_nc1, rank_nc1) = trace_against_pinv(
         sw_q.as_ref(),

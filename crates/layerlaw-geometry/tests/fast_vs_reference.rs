@@ -17,16 +17,36 @@ fn check(counts: &[usize], p: usize, seed: u64) {
     assert_eq!(fast.rank_nc1, dense.rank_nc1, "{what}: rank_nc1");
     assert_rel(fast.fuzziness, dense.fuzziness, 1e-9, &format!("{what}: D"));
     assert_rel(fast.nc1, dense.nc1, 1e-9, &format!("{what}: NC1"));
-    assert_rel(fast.trace_within, dense.trace_within, 1e-12, &format!("{what}: Tr SS_w"));
-    assert_rel(fast.trace_between, dense.trace_between, 1e-12, &format!("{what}: Tr SS_b"));
+    assert_rel(
+        fast.trace_within,
+        dense.trace_within,
+        1e-12,
+        &format!("{what}: Tr SS_w"),
+    );
+    assert_rel(
+        fast.trace_between,
+        dense.trace_between,
+        1e-12,
+        &format!("{what}: Tr SS_b"),
+    );
 
     let x32 = to_f32(x.as_ref());
     let fast32 = separation(x32.as_ref(), &labels, &opts).unwrap();
     let dense32 = dense_separation(x32.as_ref(), &labels, opts.rank_tolerance).unwrap();
-    assert_rel(fast32.fuzziness, dense32.fuzziness, 1e-9, &format!("{what}: f32 D"));
+    assert_rel(
+        fast32.fuzziness,
+        dense32.fuzziness,
+        1e-9,
+        &format!("{what}: f32 D"),
+    );
     assert_rel(fast32.nc1, dense32.nc1, 1e-9, &format!("{what}: f32 NC1"));
     // Rounding the features to f32 moves D by about f32 epsilon only.
-    assert_rel(fast32.fuzziness, fast.fuzziness, 1e-5, &format!("{what}: f32 vs f64 D"));
+    assert_rel(
+        fast32.fuzziness,
+        fast.fuzziness,
+        1e-5,
+        &format!("{what}: f32 vs f64 D"),
+    );
 }
 
 #[test]
@@ -66,7 +86,10 @@ fn strided_inputs_match_contiguous() {
     let opts = SeparationOptions::default();
     let base = separation(x.as_ref(), &labels, &opts).unwrap();
     // Row-major copy, and a view with non-unit strides on both axes.
-    let row_major: Vec<f64> = (0..x.nrows()).flat_map(|i| (0..7).map(move |j| (i, j))).map(|(i, j)| x[(i, j)]).collect();
+    let row_major: Vec<f64> = (0..x.nrows())
+        .flat_map(|i| (0..7).map(move |j| (i, j)))
+        .map(|(i, j)| x[(i, j)])
+        .collect();
     let rm = faer::MatRef::from_row_major_slice(&row_major, x.nrows(), 7);
     // Reversed columns: column stride -1, the generic element-by-element path (D is invariant
     // to permuting features).

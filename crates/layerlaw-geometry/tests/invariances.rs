@@ -31,7 +31,17 @@ fn rotation_rescaling_translation_and_permutation_leave_d_unchanged() {
         let s = separation(xx.as_ref(), ll, &opts).unwrap();
         assert_rel(s.fuzziness, base.fuzziness, tol, &format!("{name}: D"));
         assert_rel(s.nc1, base.nc1, tol, &format!("{name}: NC1"));
-        assert_rel(s.equinorm, base.equinorm, 1e-9, &format!("{name}: equinorm"));
-        assert_rel(s.etf_distance, base.etf_distance, 1e-9, &format!("{name}: etf"));
+        assert_rel(
+            s.equinorm,
+            base.equinorm,
+            1e-9,
+            &format!("{name}: equinorm"),
+        );
+        assert_rel(
+            s.etf_distance,
+            base.etf_distance,
+            1e-9,
+            &format!("{name}: etf"),
+        );
     }
 }

@@ -25,15 +25,24 @@ fn two_points_fit_exactly_and_constant_d_has_no_correlation() {
 
 #[test]
 fn invalid_inputs_name_the_layer() {
-    assert_eq!(fit_law(&[1.0]), Err(GeometryError::TooFewLayers { points: 1 }));
+    assert_eq!(
+        fit_law(&[1.0]),
+        Err(GeometryError::TooFewLayers { points: 1 })
+    );
     assert_eq!(fit_law(&[]), Err(GeometryError::TooFewLayers { points: 0 }));
     assert_eq!(
         fit_law(&[1.0, 0.5, 0.0]),
-        Err(GeometryError::InvalidFuzziness { layer: 2, value: 0.0 })
+        Err(GeometryError::InvalidFuzziness {
+            layer: 2,
+            value: 0.0
+        })
     );
     assert_eq!(
         fit_law(&[1.0, -0.5]),
-        Err(GeometryError::InvalidFuzziness { layer: 1, value: -0.5 })
+        Err(GeometryError::InvalidFuzziness {
+            layer: 1,
+            value: -0.5
+        })
     );
     assert!(matches!(
         fit_law(&[f64::NAN, 1.0]),

@@ -68,7 +68,12 @@ fn check(labels: &[i64], e: Expected) {
     assert_rel(s.trace_within, e.trace_within, 1e-13, "Tr SS_w");
     assert_rel(s.trace_between, e.trace_between, 1e-13, "Tr SS_b");
     assert_rel(s.equinorm, e.equinorm, 1e-12, "equinorm");
-    assert_rel(s.equiangularity.unwrap(), e.equiangularity, 1e-12, "equiangularity");
+    assert_rel(
+        s.equiangularity.unwrap(),
+        e.equiangularity,
+        1e-12,
+        "equiangularity",
+    );
     assert_rel(s.etf_distance, e.etf, 1e-12, "etf distance");
     assert_eq!(s.rank, 2);
 }
@@ -92,7 +97,17 @@ fn balanced_dataset_matches_numpy() {
 
 #[test]
 fn imbalanced_dataset_matches_numpy() {
-    let labels: Vec<i64> = (0..24).map(|i| if i < 12 { 0 } else if i < 20 { 1 } else { 2 }).collect();
+    let labels: Vec<i64> = (0..24)
+        .map(|i| {
+            if i < 12 {
+                0
+            } else if i < 20 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
     check(
         &labels,
         Expected {
@@ -112,7 +127,12 @@ fn law_fit_matches_scipy_linregress_and_pearsonr() {
     let fit = fit_law(&[12.5, 6.1, 3.3, 1.55, 0.8, 0.41]).unwrap();
     assert_rel(fit.slope, -0.6839028092280544, 1e-13, "slope");
     assert_rel(fit.intercept, 2.518332547118989, 1e-13, "intercept");
-    assert_rel(fit.pearson_r.unwrap(), -0.9997830756558768, 1e-13, "pearson r");
+    assert_rel(
+        fit.pearson_r.unwrap(),
+        -0.9997830756558768,
+        1e-13,
+        "pearson r",
+    );
     assert_rel(fit.r2, 0.9995661983679246, 1e-13, "R^2");
     assert_rel(fit.rho, 0.504643616252806, 1e-13, "rho");
     assert_eq!(fit.ratios.len(), 5);

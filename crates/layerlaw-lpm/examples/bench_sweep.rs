@@ -11,7 +11,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use layerlaw_lpm::{default_ratios, solve, sweep, LpmProblem, Method, SolverOptions};
+use layerlaw_lpm::{
+    balanced_closed_form, default_ratios, solve, sweep, LpmProblem, Method, SolverOptions,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (k_a, k_b, e_w, e_h) = (5, 5, 1.0, 5.0);
@@ -114,5 +116,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ours, sweep() incl. collapse bisection: {t_sweep:.3} s, collapse ratio {:?}",
         sw.collapse_ratio
     );
+    // Large K, where the full SDP is slow: the nonconvex solver against the closed form.
+    for k in [50, 100] {
+        let p = LpmProblem::balanced(k).e_w(e_w).e_h(e_h).build()?;
+        let opts = SolverOptions::with_method(Method::nonconvex_default());
+        let start = Instant::now();
+        let s = solve(&p, &opts)?;
+        let exact = balanced_closed_form(k, e_w, e_h)?.objective;
+        println!(
+            "nonconvex, balanced K = {k}, p = 2K, 4 starts: {:.3} s, {:?}, rel obj error {:.2e}",
+            start.elapsed().as_secs_f64(),
+            s.status,
+            (s.objective - exact).abs() / exact
+        );
+    }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 const SHUFFLE_STREAM: u64 = 1;
 
 /// What the training loop needs from a model (kept private: no framework type escapes the crate).
-pub(crate) trait Engine {
+pub(crate) trait Engine: Send {
     /// One optimiser step on a gathered mini-batch.
     fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult;
     /// Features of `n` points, without changing the model.
@@ -130,7 +130,7 @@ pub fn train(
         .num_threads(threads)
         .build()
         .map_err(|e| TrainError::ThreadPool { threads, reason: e.to_string() })?;
-    pool.install(|| run(cfg, train, test, observer, threads))
+    run(cfg, train, test, observer, threads, &pool)
 }
 
 fn run(
@@ -139,6 +139,7 @@ fn run(
     test: Option<&Dataset>,
     observer: &mut dyn TrainObserver,
     threads: usize,
+    pool: &rayon::ThreadPool,
 ) -> Result<TrainOutcome, TrainError> {
     let start = Instant::now();
     let mut engine = build_engine(cfg, train, threads)?;
@@ -161,7 +162,8 @@ fn run(
                 xb.extend_from_slice(train.row(i));
                 yb.push(train.y[i]);
             }
-            let r = engine.train_step(&xb, &yb, lr, cfg.class_loss_weights.as_deref());
+            let weights = cfg.class_loss_weights.as_deref();
+            let r = pool.install(|| engine.train_step(&xb, &yb, lr, weights));
             if !r.loss.is_finite() {
                 return Err(TrainError::NonFiniteLoss { epoch, step, lr });
             }
@@ -183,16 +185,16 @@ fn run(
         history.push(stats);
         let done = epoch + 1;
         if cfg.measure_every.is_some_and(|k| done % k == 0) && done < cfg.epochs {
-            let features = engine.features(&train.x, train.n, cfg.bn_measure);
+            let features = pool.install(|| engine.features(&train.x, train.n, cfg.bn_measure));
             observer.on_measure(done, &features);
         }
     }
-    let features = engine.features(&train.x, train.n, cfg.bn_measure);
+    let features = pool.install(|| engine.features(&train.x, train.n, cfg.bn_measure));
     observer.on_measure(cfg.epochs, &features);
-    let (train_accuracy, _) = accuracy(engine.as_mut(), train);
+    let (train_accuracy, _) = pool.install(|| accuracy(engine.as_mut(), train));
     let (test_accuracy, test_per_class_accuracy) = match test {
         Some(t) => {
-            let (acc, per_class) = accuracy(engine.as_mut(), t);
+            let (acc, per_class) = pool.install(|| accuracy(engine.as_mut(), t));
             (Some(acc), Some(per_class))
         }
         None => (None, None),

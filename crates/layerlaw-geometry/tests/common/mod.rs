@@ -18,7 +18,11 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
 pub fn clustered(counts: &[usize], p: usize, seed: u64) -> (Mat<f64>, Labels) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let k = counts.len();
-    let mut y: Vec<usize> = counts.iter().enumerate().flat_map(|(c, &m)| std::iter::repeat_n(c, m)).collect();
+    let mut y: Vec<usize> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(c, &m)| std::iter::repeat_n(c, m))
+        .collect();
     for i in (1..y.len()).rev() {
         let j = rng.random_range(0..=i);
         y.swap(i, j);
@@ -50,7 +54,11 @@ pub fn rel(a: f64, b: f64) -> f64 {
 /// Asserts `rel(a, b) <= tol` with a readable message.
 #[track_caller]
 pub fn assert_rel(a: f64, b: f64, tol: f64, what: &str) {
-    assert!(rel(a, b) <= tol, "{what}: {a} vs {b} (rel {:e} > {tol:e})", rel(a, b));
+    assert!(
+        rel(a, b) <= tol,
+        "{what}: {a} vs {b} (rel {:e} > {tol:e})",
+        rel(a, b)
+    );
 }
 
 /// The simplex ETF in R^p (p >= K): K unit vectors with pairwise inner products -1/(K-1),

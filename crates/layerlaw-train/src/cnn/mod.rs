@@ -33,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 const EVAL_CHUNK: usize = 256;
 
 /// A network description: its forward pass over a [`Forward`] context.
-pub(crate) trait Net {
+pub(crate) trait Net: Send {
     /// Names and dimensions of the captured feature layers (the last is the classifier input).
     fn feature_layers(&self) -> Vec<(String, usize)>;
     /// The classifier layer.
