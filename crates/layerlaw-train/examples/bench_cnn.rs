@@ -8,11 +8,22 @@ use layerlaw_train::{train, Architecture, BnMeasureMode, Dataset, NoObserver, Tr
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = args.first().copied().unwrap_or(256);
     let threads = args.get(1).copied().unwrap_or(2);
-    let x: Vec<f32> = (0..n * 1024).map(|i| ((i as f64 * 0.618).fract() - 0.5) as f32).collect();
-    let data = Dataset { x, y: (0..n).map(|i| i % 10).collect(), n, shape: [1, 32, 32], num_classes: 10 };
+    let x: Vec<f32> = (0..n * 1024)
+        .map(|i| ((i as f64 * 0.618).fract() - 0.5) as f32)
+        .collect();
+    let data = Dataset {
+        x,
+        y: (0..n).map(|i| i % 10).collect(),
+        n,
+        shape: [1, 32, 32],
+        num_classes: 10,
+    };
     for arch in [Architecture::ResNet18, Architecture::Vgg11] {
         let cfg = TrainConfig {
             epochs: 1,

@@ -27,7 +27,13 @@ fn synthetic() -> Dataset {
             x.push((mean + 2.0 * h - 1.0) as f32);
         }
     }
-    Dataset { x, y, n: N, shape: [1, 1, DIM], num_classes: K }
+    Dataset {
+        x,
+        y,
+        n: N,
+        shape: [1, 1, DIM],
+        num_classes: K,
+    }
 }
 
 fn write_raw(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -35,12 +41,20 @@ fn write_raw(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let epochs = args.first().copied().unwrap_or(600);
     let depth = args.get(1).copied().unwrap_or(8);
     let data = synthetic();
     let cfg = TrainConfig {
-        architecture: Architecture::Fnn { width: 100, depth, batchnorm: true, relu: true },
+        architecture: Architecture::Fnn {
+            width: 100,
+            depth,
+            batchnorm: true,
+            relu: true,
+        },
         epochs,
         ..TrainConfig::fnn_default()
     };
@@ -48,7 +62,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut ours = Vec::new();
     for threads in [1, 2] {
         let start = Instant::now();
-        let out = train(&TrainConfig { threads: Some(threads), ..cfg.clone() }, &data, None, &mut NoObserver)?;
+        let out = train(
+            &TrainConfig {
+                threads: Some(threads),
+                ..cfg.clone()
+            },
+            &data,
+            None,
+            &mut NoObserver,
+        )?;
         let secs = start.elapsed().as_secs_f64();
         let steps: usize = out.history.iter().map(|h| h.steps).sum();
         println!(
@@ -62,19 +84,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dir = tempfile::tempdir()?;
     let (xp, yp) = (dir.path().join("x.f32"), dir.path().join("y.u32"));
-    write_raw(&xp, &data.x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>())?;
-    write_raw(&yp, &data.y.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect::<Vec<_>>())?;
+    write_raw(
+        &xp,
+        &data
+            .x
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<_>>(),
+    )?;
+    write_raw(
+        &yp,
+        &data
+            .y
+            .iter()
+            .flat_map(|&v| (v as u32).to_le_bytes())
+            .collect::<Vec<_>>(),
+    )?;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/train_torch.py");
     for threads in [1, 2] {
         let output = Command::new("python3")
             .arg(script)
             .args(["--x", &xp.to_string_lossy(), "--y", &yp.to_string_lossy()])
-            .args(["--n", &N.to_string(), "--dim", &DIM.to_string(), "--classes", &K.to_string()])
-            .args(["--depth", &depth.to_string(), "--epochs", &epochs.to_string()])
+            .args([
+                "--n",
+                &N.to_string(),
+                "--dim",
+                &DIM.to_string(),
+                "--classes",
+                &K.to_string(),
+            ])
+            .args([
+                "--depth",
+                &depth.to_string(),
+                "--epochs",
+                &epochs.to_string(),
+            ])
             .args(["--threads", &threads.to_string()])
             .output()?;
         if !output.status.success() {
-            eprintln!("torch baseline failed: {}", String::from_utf8_lossy(&output.stderr));
+            eprintln!(
+                "torch baseline failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             continue;
         }
         let line = String::from_utf8_lossy(&output.stdout);
@@ -84,7 +135,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.split(',').next())
             .and_then(|s| s.trim().parse().ok())
             .ok_or("could not parse the torch output")?;
-        println!("pytorch CPU ({threads} thread): {secs:.2} s  {}", line.trim());
+        println!(
+            "pytorch CPU ({threads} thread): {secs:.2} s  {}",
+            line.trim()
+        );
         println!(
             "  speed-up vs torch {threads} thread: ours(1 thread) {:.2}x, ours(2 threads) {:.2}x",
             secs / ours[0],

@@ -41,12 +41,18 @@ impl Dataset {
         let dim = self.dim();
         if dim == 0 {
             return Err(TrainError::Shape {
-                reason: format!("dataset `{name}` has a zero dimension in shape {:?}", self.shape),
+                reason: format!(
+                    "dataset `{name}` has a zero dimension in shape {:?}",
+                    self.shape
+                ),
             });
         }
         if self.num_classes < 2 {
             return Err(TrainError::Shape {
-                reason: format!("dataset `{name}` has num_classes = {} (< 2)", self.num_classes),
+                reason: format!(
+                    "dataset `{name}` has num_classes = {} (< 2)",
+                    self.num_classes
+                ),
             });
         }
         if self.x.len() != self.n * dim {
@@ -59,9 +65,18 @@ impl Dataset {
             });
         }
         if self.y.len() != self.n {
-            return Err(TrainError::LabelCount { dataset: name, n: self.n, actual: self.y.len() });
+            return Err(TrainError::LabelCount {
+                dataset: name,
+                n: self.n,
+                actual: self.y.len(),
+            });
         }
-        if let Some((row, &label)) = self.y.iter().enumerate().find(|(_, &l)| l >= self.num_classes) {
+        if let Some((row, &label)) = self
+            .y
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l >= self.num_classes)
+        {
             return Err(TrainError::LabelOutOfRange {
                 dataset: name,
                 row,
@@ -70,7 +85,11 @@ impl Dataset {
             });
         }
         if let Some(pos) = self.x.iter().position(|v| !v.is_finite()) {
-            return Err(TrainError::NonFiniteInput { dataset: name, row: pos / dim, column: pos % dim });
+            return Err(TrainError::NonFiniteInput {
+                dataset: name,
+                row: pos / dim,
+                column: pos % dim,
+            });
         }
         Ok(())
     }
@@ -166,7 +185,12 @@ impl TrainConfig {
     /// weight decay 5e-4, 600 epochs, batch 128, seed 666, measurement in BN train mode (batch 100).
     pub fn fnn_default() -> Self {
         TrainConfig {
-            architecture: Architecture::Fnn { width: 100, depth: 8, batchnorm: true, relu: true },
+            architecture: Architecture::Fnn {
+                width: 100,
+                depth: 8,
+                batchnorm: true,
+                relu: true,
+            },
             optimizer: OptimizerKind::Momentum,
             lr: 0.01,
             momentum: 0.9,
@@ -211,12 +235,20 @@ impl TrainConfig {
     pub fn validate(&self, data: &Dataset) -> Result<(), TrainError> {
         data.validate("train")?;
         let bad = |field: &'static str, value: String, reason: &'static str| {
-            Err(TrainError::InvalidConfig { field, value, reason })
+            Err(TrainError::InvalidConfig {
+                field,
+                value,
+                reason,
+            })
         };
         match self.architecture {
             Architecture::Fnn { width, depth, .. } => {
                 if depth < 2 {
-                    return bad("depth", depth.to_string(), "an FNN needs at least 2 Linear layers");
+                    return bad(
+                        "depth",
+                        depth.to_string(),
+                        "an FNN needs at least 2 Linear layers",
+                    );
                 }
                 if width == 0 {
                     return bad("width", "0".into(), "must be positive");
@@ -241,7 +273,11 @@ impl TrainConfig {
             return bad("momentum", self.momentum.to_string(), "must be in [0, 1)");
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", self.weight_decay.to_string(), "must be finite and >= 0");
+            return bad(
+                "weight_decay",
+                self.weight_decay.to_string(),
+                "must be finite and >= 0",
+            );
         }
         if self.batch_size == 0 {
             return bad("batch_size", "0".into(), "must be positive");
@@ -257,21 +293,36 @@ impl TrainConfig {
         }
         if let Some(w) = &self.class_loss_weights {
             if w.len() != data.num_classes {
-                return Err(TrainError::ClassLossWeights { reason: "length differs from num_classes", class: None });
+                return Err(TrainError::ClassLossWeights {
+                    reason: "length differs from num_classes",
+                    class: None,
+                });
             }
             if let Some(k) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(TrainError::ClassLossWeights { reason: "weight is negative or not finite", class: Some(k) });
+                return Err(TrainError::ClassLossWeights {
+                    reason: "weight is negative or not finite",
+                    class: Some(k),
+                });
             }
             if w.iter().all(|&v| v == 0.0) {
-                return Err(TrainError::ClassLossWeights { reason: "all weights are zero", class: None });
+                return Err(TrainError::ClassLossWeights {
+                    reason: "all weights are zero",
+                    class: None,
+                });
             }
         }
         if let Some(r) = &self.sample_repeats {
             if r.len() != data.n {
-                return Err(TrainError::SampleRepeats { reason: "length differs from n", row: None });
+                return Err(TrainError::SampleRepeats {
+                    reason: "length differs from n",
+                    row: None,
+                });
             }
             if let Some(i) = r.iter().position(|&v| v == 0) {
-                return Err(TrainError::SampleRepeats { reason: "entry is 0", row: Some(i) });
+                return Err(TrainError::SampleRepeats {
+                    reason: "entry is 0",
+                    row: Some(i),
+                });
             }
         }
         let uses_bn = match self.architecture {
@@ -280,7 +331,10 @@ impl TrainConfig {
         };
         let epoch_len = crate::plan::epoch_len(data.n, self.sample_repeats.as_deref());
         if uses_bn && epoch_len % self.batch_size == 1 {
-            return Err(TrainError::SingletonBatch { epoch_len, batch_size: self.batch_size });
+            return Err(TrainError::SingletonBatch {
+                epoch_len,
+                batch_size: self.batch_size,
+            });
         }
         Ok(())
     }

@@ -101,7 +101,9 @@ pub enum TrainError {
         batch_size: usize,
     },
     /// The loss became NaN or infinite.
-    #[error("loss is not finite at epoch {epoch}, step {step} (lr = {lr}); try a smaller learning rate")]
+    #[error(
+        "loss is not finite at epoch {epoch}, step {step} (lr = {lr}); try a smaller learning rate"
+    )]
     NonFiniteLoss {
         /// Epoch index (from 0).
         epoch: usize,

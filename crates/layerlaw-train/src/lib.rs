@@ -23,11 +23,11 @@ pub mod plan;
 mod report;
 mod train;
 
+pub use cnn::cnn_parameter_count;
 pub use config::{Architecture, BnMeasureMode, Dataset, OptimizerKind, TrainConfig};
 pub use error::TrainError;
 pub use fnn::{FnnModel, FnnSpec, StepResult};
 pub use optim::{Optimizer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};
 pub use plan::{epoch_len, epoch_plan, steps_per_epoch};
 pub use report::{EpochStats, LayerFeatures, NoObserver, TrainObserver, TrainOutcome};
-pub use cnn::cnn_parameter_count;
 pub use train::{effective_threads, train};

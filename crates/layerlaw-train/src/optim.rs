@@ -28,9 +28,24 @@ pub struct Optimizer {
 impl Optimizer {
     /// A fresh optimiser (zero state) for `len` parameters.
     pub fn new(kind: OptimizerKind, momentum: f64, weight_decay: f64, len: usize) -> Self {
-        let first = if kind == OptimizerKind::Sgd { Vec::new() } else { vec![0.0; len] };
-        let second = if kind == OptimizerKind::Adam { vec![0.0; len] } else { Vec::new() };
-        Optimizer { kind, momentum: momentum as f32, weight_decay: weight_decay as f32, step: 0, first, second }
+        let first = if kind == OptimizerKind::Sgd {
+            Vec::new()
+        } else {
+            vec![0.0; len]
+        };
+        let second = if kind == OptimizerKind::Adam {
+            vec![0.0; len]
+        } else {
+            Vec::new()
+        };
+        Optimizer {
+            kind,
+            momentum: momentum as f32,
+            weight_decay: weight_decay as f32,
+            step: 0,
+            first,
+            second,
+        }
     }
 
     /// Number of steps taken so far.

@@ -34,5 +34,8 @@ pub fn epoch_plan(
         }
     }
     order.shuffle(rng);
-    order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
 }

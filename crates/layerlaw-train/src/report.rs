@@ -67,8 +67,7 @@ pub struct TrainOutcome {
     pub train_accuracy: f64,
     /// Final test accuracy in eval mode, if a test set was given.
     pub test_accuracy: Option<f64>,
-    /// Final per-class test accuracy (NaN-free: a class absent from the test set gets 0 and is
-    /// reported as such only if it has no test points).
+    /// Final per-class test accuracy (eval mode); a class without test points gets 0.
     pub test_per_class_accuracy: Option<Vec<f64>>,
     /// Features measured at the end of training (mode per `TrainConfig::bn_measure`).
     pub features: LayerFeatures,

@@ -16,7 +16,13 @@ const SHUFFLE_STREAM: u64 = 1;
 /// What the training loop needs from a model (kept private: no framework type escapes the crate).
 pub(crate) trait Engine: Send {
     /// One optimiser step on a gathered mini-batch.
-    fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult;
+    fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[usize],
+        lr: f64,
+        weights: Option<&[f32]>,
+    ) -> StepResult;
     /// Features of `n` points, without changing the model.
     fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures;
     /// Eval-mode logits, `n × K`.
@@ -31,7 +37,13 @@ struct FnnEngine {
 }
 
 impl Engine for FnnEngine {
-    fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult {
+    fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[usize],
+        lr: f64,
+        weights: Option<&[f32]>,
+    ) -> StepResult {
         self.model.train_step(&mut self.opt, x, y, lr, weights)
     }
     fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures {
@@ -46,16 +58,39 @@ impl Engine for FnnEngine {
     }
 }
 
-fn build_engine(cfg: &TrainConfig, data: &Dataset, threads: usize) -> Result<Box<dyn Engine>, TrainError> {
+fn build_engine(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    threads: usize,
+) -> Result<Box<dyn Engine>, TrainError> {
     match cfg.architecture {
-        Architecture::Fnn { width, depth, batchnorm, relu } => {
-            let spec = FnnSpec { input_dim: data.dim(), width, depth, num_classes: data.num_classes, batchnorm, relu };
+        Architecture::Fnn {
+            width,
+            depth,
+            batchnorm,
+            relu,
+        } => {
+            let spec = FnnSpec {
+                input_dim: data.dim(),
+                width,
+                depth,
+                num_classes: data.num_classes,
+                batchnorm,
+                relu,
+            };
             let mut model = FnnModel::new(spec, cfg.seed)?;
             model.set_threads(threads);
-            let opt = Optimizer::new(cfg.optimizer, cfg.momentum, cfg.weight_decay, model.parameter_count());
+            let opt = Optimizer::new(
+                cfg.optimizer,
+                cfg.momentum,
+                cfg.weight_decay,
+                model.parameter_count(),
+            );
             Ok(Box::new(FnnEngine { model, opt }))
         }
-        Architecture::Vgg11 | Architecture::ResNet18 => crate::cnn::build_engine(cfg, data, threads),
+        Architecture::Vgg11 | Architecture::ResNet18 => {
+            crate::cnn::build_engine(cfg, data, threads)
+        }
     }
 }
 
@@ -85,7 +120,11 @@ fn accuracy(engine: &mut dyn Engine, data: &Dataset) -> (f64, Vec<f64>) {
         hits[y] += usize::from(p == y);
     }
     let overall = hits.iter().sum::<usize>() as f64 / data.n as f64;
-    let per_class = hits.iter().zip(&counts).map(|(&h, &c)| if c == 0 { 0.0 } else { h as f64 / c as f64 }).collect();
+    let per_class = hits
+        .iter()
+        .zip(&counts)
+        .map(|(&h, &c)| if c == 0 { 0.0 } else { h as f64 / c as f64 })
+        .collect();
     (overall, per_class)
 }
 
@@ -129,7 +168,10 @@ pub fn train(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| TrainError::ThreadPool { threads, reason: e.to_string() })?;
+        .map_err(|e| TrainError::ThreadPool {
+            threads,
+            reason: e.to_string(),
+        })?;
     run(cfg, train, test, observer, threads, &pool)
 }
 
@@ -153,7 +195,12 @@ fn run(
     for epoch in 0..cfg.epochs {
         let epoch_start = Instant::now();
         let lr = cfg.lr_at(epoch);
-        let batches = epoch_plan(train.n, cfg.sample_repeats.as_deref(), cfg.batch_size, &mut rng);
+        let batches = epoch_plan(
+            train.n,
+            cfg.sample_repeats.as_deref(),
+            cfg.batch_size,
+            &mut rng,
+        );
         let (mut loss_sum, mut correct, mut shown) = (0.0, 0usize, 0usize);
         for (step, batch) in batches.iter().enumerate() {
             xb.clear();

@@ -16,13 +16,24 @@ pub fn blobs(n: usize, dim: usize, k: usize, salt: f64) -> Dataset {
             x.push((mean + noise) as f32);
         }
     }
-    Dataset { x, y, n, shape: [1, 1, dim], num_classes: k }
+    Dataset {
+        x,
+        y,
+        n,
+        shape: [1, 1, dim],
+        num_classes: k,
+    }
 }
 
 /// A small, fast FNN configuration.
 pub fn small_fnn(epochs: usize) -> TrainConfig {
     TrainConfig {
-        architecture: Architecture::Fnn { width: 16, depth: 4, batchnorm: true, relu: true },
+        architecture: Architecture::Fnn {
+            width: 16,
+            depth: 4,
+            batchnorm: true,
+            relu: true,
+        },
         optimizer: OptimizerKind::Momentum,
         lr: 0.05,
         epochs,

@@ -4,7 +4,8 @@ mod common;
 
 use common::{blobs, small_fnn};
 use layerlaw_train::{
-    train, Architecture, BnMeasureMode, Dataset, FnnModel, FnnSpec, NoObserver, TrainConfig, TrainError,
+    train, Architecture, BnMeasureMode, Dataset, FnnModel, FnnSpec, NoObserver, TrainConfig,
+    TrainError,
 };
 
 fn err(cfg: &TrainConfig, data: &Dataset) -> TrainError {
@@ -15,33 +16,78 @@ fn err(cfg: &TrainConfig, data: &Dataset) -> TrainError {
 fn dataset_errors() {
     let cfg = small_fnn(1);
     let good = blobs(12, 4, 3, 0.0);
-    let empty = Dataset { x: vec![], y: vec![], n: 0, ..good.clone() };
-    assert_eq!(err(&cfg, &empty), TrainError::EmptyDataset { dataset: "train" });
+    let empty = Dataset {
+        x: vec![],
+        y: vec![],
+        n: 0,
+        ..good.clone()
+    };
+    assert_eq!(
+        err(&cfg, &empty),
+        TrainError::EmptyDataset { dataset: "train" }
+    );
     let mut short = good.clone();
     short.x.pop();
-    assert!(matches!(err(&cfg, &short), TrainError::FeatureLength { expected: 48, actual: 47, .. }));
+    assert!(matches!(
+        err(&cfg, &short),
+        TrainError::FeatureLength {
+            expected: 48,
+            actual: 47,
+            ..
+        }
+    ));
     let mut labels = good.clone();
     labels.y[5] = 3;
     assert_eq!(
         err(&cfg, &labels),
-        TrainError::LabelOutOfRange { dataset: "train", row: 5, label: 3, num_classes: 3 }
+        TrainError::LabelOutOfRange {
+            dataset: "train",
+            row: 5,
+            label: 3,
+            num_classes: 3
+        }
     );
     let mut few = good.clone();
     few.y.pop();
-    assert!(matches!(err(&cfg, &few), TrainError::LabelCount { n: 12, actual: 11, .. }));
+    assert!(matches!(
+        err(&cfg, &few),
+        TrainError::LabelCount {
+            n: 12,
+            actual: 11,
+            ..
+        }
+    ));
     let mut nan = good.clone();
     nan.x[4 * 2 + 1] = f32::NAN;
-    assert_eq!(err(&cfg, &nan), TrainError::NonFiniteInput { dataset: "train", row: 2, column: 1 });
-    let one_class = Dataset { num_classes: 1, y: vec![0; 12], ..good.clone() };
+    assert_eq!(
+        err(&cfg, &nan),
+        TrainError::NonFiniteInput {
+            dataset: "train",
+            row: 2,
+            column: 1
+        }
+    );
+    let one_class = Dataset {
+        num_classes: 1,
+        y: vec![0; 12],
+        ..good.clone()
+    };
     assert!(matches!(err(&cfg, &one_class), TrainError::Shape { .. }));
     // A test set of another dimension.
     let test = blobs(6, 5, 3, 0.0);
-    assert!(matches!(train(&cfg, &good, Some(&test), &mut NoObserver), Err(TrainError::Shape { .. })));
+    assert!(matches!(
+        train(&cfg, &good, Some(&test), &mut NoObserver),
+        Err(TrainError::Shape { .. })
+    ));
     let mut bad_test = blobs(6, 4, 3, 0.0);
     bad_test.y[0] = 9;
     assert!(matches!(
         train(&cfg, &good, Some(&bad_test), &mut NoObserver),
-        Err(TrainError::LabelOutOfRange { dataset: "test", row: 0, .. })
+        Err(TrainError::LabelOutOfRange {
+            dataset: "test",
+            row: 0,
+            ..
+        })
     ));
 }
 
@@ -52,21 +98,101 @@ fn config_errors_name_the_field() {
         TrainError::InvalidConfig { field, .. } => field,
         other => panic!("unexpected {other:?}"),
     };
-    let fnn = |width, depth| Architecture::Fnn { width, depth, batchnorm: true, relu: true };
-    assert_eq!(field(TrainConfig { architecture: fnn(8, 1), ..small_fnn(1) }), "depth");
-    assert_eq!(field(TrainConfig { architecture: fnn(0, 3), ..small_fnn(1) }), "width");
-    assert_eq!(field(TrainConfig { epochs: 0, ..small_fnn(1) }), "epochs");
-    assert_eq!(field(TrainConfig { lr: 0.0, ..small_fnn(1) }), "lr");
-    assert_eq!(field(TrainConfig { lr: -1.0, ..small_fnn(1) }), "lr");
-    assert_eq!(field(TrainConfig { lr: f64::NAN, ..small_fnn(1) }), "lr");
-    assert_eq!(field(TrainConfig { batch_size: 0, ..small_fnn(1) }), "batch_size");
-    assert_eq!(field(TrainConfig { momentum: 1.5, ..small_fnn(1) }), "momentum");
-    assert_eq!(field(TrainConfig { weight_decay: -1e-4, ..small_fnn(1) }), "weight_decay");
-    assert_eq!(field(TrainConfig { measure_every: Some(0), ..small_fnn(1) }), "measure_every");
-    assert_eq!(field(TrainConfig { threads: Some(0), ..small_fnn(1) }), "threads");
-    assert_eq!(field(TrainConfig { bn_measure: BnMeasureMode::Train { batch: 0 }, ..small_fnn(1) }), "bn_measure.batch");
+    let fnn = |width, depth| Architecture::Fnn {
+        width,
+        depth,
+        batchnorm: true,
+        relu: true,
+    };
+    assert_eq!(
+        field(TrainConfig {
+            architecture: fnn(8, 1),
+            ..small_fnn(1)
+        }),
+        "depth"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            architecture: fnn(0, 3),
+            ..small_fnn(1)
+        }),
+        "width"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            epochs: 0,
+            ..small_fnn(1)
+        }),
+        "epochs"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            lr: 0.0,
+            ..small_fnn(1)
+        }),
+        "lr"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            lr: -1.0,
+            ..small_fnn(1)
+        }),
+        "lr"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            lr: f64::NAN,
+            ..small_fnn(1)
+        }),
+        "lr"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            batch_size: 0,
+            ..small_fnn(1)
+        }),
+        "batch_size"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            momentum: 1.5,
+            ..small_fnn(1)
+        }),
+        "momentum"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            weight_decay: -1e-4,
+            ..small_fnn(1)
+        }),
+        "weight_decay"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            measure_every: Some(0),
+            ..small_fnn(1)
+        }),
+        "measure_every"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            threads: Some(0),
+            ..small_fnn(1)
+        }),
+        "threads"
+    );
+    assert_eq!(
+        field(TrainConfig {
+            bn_measure: BnMeasureMode::Train { batch: 0 },
+            ..small_fnn(1)
+        }),
+        "bn_measure.batch"
+    );
     // CNNs need 32×32 images.
-    assert!(matches!(err(&TrainConfig::cnn_default(Architecture::Vgg11), &data), TrainError::Shape { .. }));
+    assert!(matches!(
+        err(&TrainConfig::cnn_default(Architecture::Vgg11), &data),
+        TrainError::Shape { .. }
+    ));
 }
 
 #[test]
@@ -77,23 +203,55 @@ fn repeat_and_weight_errors() {
         class_loss_weights: weights,
         ..small_fnn(1)
     };
-    assert_eq!(err(&cfg(Some(vec![1; 11]), None), &data), TrainError::SampleRepeats { reason: "length differs from n", row: None });
+    assert_eq!(
+        err(&cfg(Some(vec![1; 11]), None), &data),
+        TrainError::SampleRepeats {
+            reason: "length differs from n",
+            row: None
+        }
+    );
     let mut zero = vec![1; 12];
     zero[7] = 0;
-    assert_eq!(err(&cfg(Some(zero), None), &data), TrainError::SampleRepeats { reason: "entry is 0", row: Some(7) });
-    assert!(matches!(err(&cfg(None, Some(vec![1.0; 2])), &data), TrainError::ClassLossWeights { class: None, .. }));
-    assert!(matches!(err(&cfg(None, Some(vec![1.0, -1.0, 1.0])), &data), TrainError::ClassLossWeights { class: Some(1), .. }));
-    assert!(matches!(err(&cfg(None, Some(vec![0.0; 3])), &data), TrainError::ClassLossWeights { class: None, .. }));
+    assert_eq!(
+        err(&cfg(Some(zero), None), &data),
+        TrainError::SampleRepeats {
+            reason: "entry is 0",
+            row: Some(7)
+        }
+    );
+    assert!(matches!(
+        err(&cfg(None, Some(vec![1.0; 2])), &data),
+        TrainError::ClassLossWeights { class: None, .. }
+    ));
+    assert!(matches!(
+        err(&cfg(None, Some(vec![1.0, -1.0, 1.0])), &data),
+        TrainError::ClassLossWeights { class: Some(1), .. }
+    ));
+    assert!(matches!(
+        err(&cfg(None, Some(vec![0.0; 3])), &data),
+        TrainError::ClassLossWeights { class: None, .. }
+    ));
     // 17 examples with batch 16 leave a batch of one, which batch norm cannot train on.
     let odd = blobs(17, 4, 3, 0.0);
-    assert_eq!(err(&small_fnn(1), &odd), TrainError::SingletonBatch { epoch_len: 17, batch_size: 16 });
+    assert_eq!(
+        err(&small_fnn(1), &odd),
+        TrainError::SingletonBatch {
+            epoch_len: 17,
+            batch_size: 16
+        }
+    );
 }
 
 #[test]
 fn diverging_training_reports_the_epoch() {
     let data = blobs(32, 4, 3, 0.0);
     let cfg = TrainConfig {
-        architecture: Architecture::Fnn { width: 16, depth: 3, batchnorm: false, relu: true },
+        architecture: Architecture::Fnn {
+            width: 16,
+            depth: 3,
+            batchnorm: false,
+            relu: true,
+        },
         lr: 1e30,
         ..small_fnn(3)
     };
@@ -108,18 +266,43 @@ fn diverging_training_reports_the_epoch() {
 
 #[test]
 fn parameter_errors() {
-    let spec = FnnSpec { input_dim: 3, width: 4, depth: 2, num_classes: 2, batchnorm: false, relu: true };
+    let spec = FnnSpec {
+        input_dim: 3,
+        width: 4,
+        depth: 2,
+        num_classes: 2,
+        batchnorm: false,
+        relu: true,
+    };
     // W0 (4×3), b0 (4), W1 (2×4), b1 (2)
     assert_eq!(spec.parameter_sizes(), vec![12, 4, 8, 2]);
-    let good: Vec<Vec<f32>> = spec.parameter_sizes().iter().map(|&s| vec![0.1; s]).collect();
+    let good: Vec<Vec<f32>> = spec
+        .parameter_sizes()
+        .iter()
+        .map(|&s| vec![0.1; s])
+        .collect();
     assert!(FnnModel::from_parameters(spec, &good).is_ok());
     let mut wrong = good.clone();
     wrong[2].pop();
     assert_eq!(
-        FnnModel::from_parameters(spec, &wrong).expect_err("length").to_string(),
-        TrainError::ParameterShape { index: 2, reason: "wrong length", expected: 8, actual: 7 }.to_string()
+        FnnModel::from_parameters(spec, &wrong)
+            .expect_err("length")
+            .to_string(),
+        TrainError::ParameterShape {
+            index: 2,
+            reason: "wrong length",
+            expected: 8,
+            actual: 7
+        }
+        .to_string()
     );
-    assert!(matches!(FnnModel::from_parameters(spec, &good[..3]), Err(TrainError::ParameterShape { .. })));
+    assert!(matches!(
+        FnnModel::from_parameters(spec, &good[..3]),
+        Err(TrainError::ParameterShape { .. })
+    ));
     let bad_spec = FnnSpec { depth: 1, ..spec };
-    assert!(matches!(FnnModel::new(bad_spec, 0), Err(TrainError::InvalidConfig { field: "depth", .. })));
+    assert!(matches!(
+        FnnModel::new(bad_spec, 0),
+        Err(TrainError::InvalidConfig { field: "depth", .. })
+    ));
 }

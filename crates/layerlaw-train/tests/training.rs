@@ -4,8 +4,8 @@ mod common;
 
 use common::{blobs, small_fnn};
 use layerlaw_train::{
-    steps_per_epoch, train, BnMeasureMode, EpochStats, FnnModel, FnnSpec, LayerFeatures, NoObserver, OptimizerKind,
-    TrainObserver, TrainOutcome,
+    steps_per_epoch, train, BnMeasureMode, EpochStats, FnnModel, FnnSpec, LayerFeatures,
+    NoObserver, OptimizerKind, TrainObserver, TrainOutcome,
 };
 
 /// Everything except wall-clock times.
@@ -20,15 +20,39 @@ fn strip_times(mut o: TrainOutcome) -> TrainOutcome {
 fn loss_falls_and_accuracy_rises_for_every_optimizer() {
     let data = blobs(120, 10, 3, 0.0);
     let test = blobs(60, 10, 3, 1000.0);
-    for (kind, lr) in [(OptimizerKind::Sgd, 0.1), (OptimizerKind::Momentum, 0.05), (OptimizerKind::Adam, 3e-3)] {
-        let cfg = layerlaw_train::TrainConfig { optimizer: kind, lr, ..small_fnn(30) };
+    for (kind, lr) in [
+        (OptimizerKind::Sgd, 0.1),
+        (OptimizerKind::Momentum, 0.05),
+        (OptimizerKind::Adam, 3e-3),
+    ] {
+        let cfg = layerlaw_train::TrainConfig {
+            optimizer: kind,
+            lr,
+            ..small_fnn(30)
+        };
         let out = train(&cfg, &data, Some(&test), &mut NoObserver).expect("training runs");
         let first = &out.history[0];
         let last = out.history.last().expect("history");
-        assert!(last.loss < 0.5 * first.loss, "{kind:?}: loss {} -> {}", first.loss, last.loss);
-        assert!(last.train_accuracy > first.train_accuracy, "{kind:?}: accuracy did not rise");
-        assert!(out.train_accuracy > 0.95, "{kind:?}: final train accuracy {}", out.train_accuracy);
-        assert!(out.test_accuracy.expect("test given") > 0.8, "{kind:?}: test accuracy {:?}", out.test_accuracy);
+        assert!(
+            last.loss < 0.5 * first.loss,
+            "{kind:?}: loss {} -> {}",
+            first.loss,
+            last.loss
+        );
+        assert!(
+            last.train_accuracy > first.train_accuracy,
+            "{kind:?}: accuracy did not rise"
+        );
+        assert!(
+            out.train_accuracy > 0.95,
+            "{kind:?}: final train accuracy {}",
+            out.train_accuracy
+        );
+        assert!(
+            out.test_accuracy.expect("test given") > 0.8,
+            "{kind:?}: test accuracy {:?}",
+            out.test_accuracy
+        );
         let per_class = out.test_per_class_accuracy.expect("test given");
         assert_eq!(per_class.len(), 3);
         let mean: f64 = per_class.iter().sum::<f64>() / 3.0;
@@ -44,7 +68,15 @@ fn same_seed_gives_bit_identical_outcome_and_other_seed_differs() {
     let a = strip_times(train(&cfg, &data, None, &mut NoObserver).expect("run a"));
     let b = strip_times(train(&cfg, &data, None, &mut NoObserver).expect("run b"));
     assert_eq!(a, b);
-    let c = strip_times(train(&layerlaw_train::TrainConfig { seed: 7, ..cfg }, &data, None, &mut NoObserver).expect("c"));
+    let c = strip_times(
+        train(
+            &layerlaw_train::TrainConfig { seed: 7, ..cfg },
+            &data,
+            None,
+            &mut NoObserver,
+        )
+        .expect("c"),
+    );
     assert_ne!(a.classifier_weight, c.classifier_weight);
 }
 
@@ -67,28 +99,44 @@ impl TrainObserver for Recorder {
 fn measuring_does_not_change_the_model_and_observer_sees_everything() {
     let data = blobs(90, 10, 3, 0.0);
     let test = blobs(30, 10, 3, 500.0);
-    let plain = strip_times(train(&small_fnn(6), &data, Some(&test), &mut NoObserver).expect("plain"));
+    let plain =
+        strip_times(train(&small_fnn(6), &data, Some(&test), &mut NoObserver).expect("plain"));
     let mut rec = Recorder::default();
-    let cfg = layerlaw_train::TrainConfig { measure_every: Some(2), ..small_fnn(6) };
+    let cfg = layerlaw_train::TrainConfig {
+        measure_every: Some(2),
+        ..small_fnn(6)
+    };
     let measured = strip_times(train(&cfg, &data, Some(&test), &mut rec).expect("measured"));
     // Measuring every 2 epochs (BN in train mode) leaves training and the final model untouched.
     assert_eq!(plain, measured);
     assert_eq!(rec.epochs.len(), 6);
-    assert_eq!(rec.measured.iter().map(|m| m.0).collect::<Vec<_>>(), vec![2, 4, 6]);
+    assert_eq!(
+        rec.measured.iter().map(|m| m.0).collect::<Vec<_>>(),
+        vec![2, 4, 6]
+    );
     let last = &rec.measured[2].1;
     assert_eq!(last, &measured.features);
     // input + 3 hidden blocks (depth 4), logits excluded; the input layer is the data itself.
     assert_eq!(last.names, vec!["input", "block1", "block2", "block3"]);
     assert_eq!(last.dims, vec![10, 16, 16, 16]);
     assert_eq!(last.data[0], data.x);
-    assert!(last.data[1..].iter().all(|l| l.len() == 90 * 16 && l.iter().all(|&v| v >= 0.0)));
+    assert!(last.data[1..]
+        .iter()
+        .all(|l| l.len() == 90 * 16 && l.iter().all(|&v| v >= 0.0)));
     assert_eq!(measured.penultimate_dim, 16);
     assert_eq!(measured.classifier_weight.len(), 3 * 16);
 }
 
 #[test]
 fn train_mode_measurement_uses_chunk_statistics_and_leaves_running_stats() {
-    let spec = FnnSpec { input_dim: 10, width: 8, depth: 3, num_classes: 3, batchnorm: true, relu: false };
+    let spec = FnnSpec {
+        input_dim: 10,
+        width: 8,
+        depth: 3,
+        num_classes: 3,
+        batchnorm: true,
+        relu: false,
+    };
     let model = FnnModel::new(spec, 1).expect("model");
     let data = blobs(40, 10, 3, 0.0);
     let before = model.running_statistics().to_vec();
@@ -97,10 +145,18 @@ fn train_mode_measurement_uses_chunk_statistics_and_leaves_running_stats() {
     // Without ReLU, block 1 is γ·x̂ + β with γ = 1, β = 0: every chunk of 20 has mean 0, variance ≈ 1.
     for chunk in f.data[1].chunks(20 * 8) {
         for j in 0..8 {
-            let col: Vec<f64> = chunk.iter().skip(j).step_by(8).map(|&v| f64::from(v)).collect();
+            let col: Vec<f64> = chunk
+                .iter()
+                .skip(j)
+                .step_by(8)
+                .map(|&v| f64::from(v))
+                .collect();
             let mean = col.iter().sum::<f64>() / 20.0;
             let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 20.0;
-            assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "column {j}: mean {mean}, var {var}");
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+                "column {j}: mean {mean}, var {var}"
+            );
         }
     }
     // Eval mode with fresh running stats (mean 0, var 1) is the plain affine map z/sqrt(1+eps).
@@ -111,7 +167,12 @@ fn train_mode_measurement_uses_chunk_statistics_and_leaves_running_stats() {
 #[test]
 fn learning_rate_schedule_and_step_counts() {
     let data = blobs(30, 6, 3, 0.0);
-    let cfg = layerlaw_train::TrainConfig { epochs: 7, batch_size: 8, lr: 0.04, ..small_fnn(7) };
+    let cfg = layerlaw_train::TrainConfig {
+        epochs: 7,
+        batch_size: 8,
+        lr: 0.04,
+        ..small_fnn(7)
+    };
     let out = train(&cfg, &data, None, &mut NoObserver).expect("runs");
     let lrs: Vec<f64> = out.history.iter().map(|h| h.lr).collect();
     // ⌊7/3⌋ = 2, ⌊14/3⌋ = 4.
@@ -125,7 +186,10 @@ fn learning_rate_schedule_and_step_counts() {
     let mut repeats = vec![1; 30];
     repeats[..3].fill(4);
     assert_eq!(steps_per_epoch(30, Some(&repeats), 8), 5);
-    let cfg = layerlaw_train::TrainConfig { sample_repeats: Some(repeats), ..cfg };
+    let cfg = layerlaw_train::TrainConfig {
+        sample_repeats: Some(repeats),
+        ..cfg
+    };
     let out = train(&cfg, &data, None, &mut NoObserver).expect("oversampled run");
     assert!(out.history.iter().all(|h| h.steps == 5));
 }
@@ -151,13 +215,24 @@ fn class_weights_and_negative_controls_train() {
     assert!(out.history.last().expect("h").loss < out.history[0].loss);
     for (batchnorm, relu) in [(false, true), (true, false)] {
         let cfg = layerlaw_train::TrainConfig {
-            architecture: layerlaw_train::Architecture::Fnn { width: 16, depth: 4, batchnorm, relu },
+            architecture: layerlaw_train::Architecture::Fnn {
+                width: 16,
+                depth: 4,
+                batchnorm,
+                relu,
+            },
             ..small_fnn(10)
         };
         let out = train(&cfg, &data, None, &mut NoObserver).expect("control");
-        assert!(out.history.last().expect("h").loss < out.history[0].loss, "bn {batchnorm} relu {relu}");
+        assert!(
+            out.history.last().expect("h").loss < out.history[0].loss,
+            "bn {batchnorm} relu {relu}"
+        );
         if !relu {
-            assert!(out.features.data[1].iter().any(|&v| v < 0.0), "no ReLU: negative features expected");
+            assert!(
+                out.features.data[1].iter().any(|&v| v < 0.0),
+                "no ReLU: negative features expected"
+            );
         }
     }
 }

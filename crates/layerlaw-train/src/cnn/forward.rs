@@ -54,7 +54,13 @@ impl<'a> Forward<'a> {
                 }
             })
             .collect();
-        Forward { device, store, leaves, bn, updates: Vec::new() }
+        Forward {
+            device,
+            store,
+            leaves,
+            bn,
+            updates: Vec::new(),
+        }
     }
 
     /// An input batch `[b, c, h, w]` from host data.
@@ -68,7 +74,9 @@ impl<'a> Forward<'a> {
 
     /// `Conv2d` (3×3 padding 1 or 1×1 padding 0, given stride).
     pub fn conv(&self, x: Tensor<4>, c: &Conv) -> Tensor<4> {
-        let w = self.leaf(c.weight).reshape([c.c_out, c.c_in, c.kernel, c.kernel]);
+        let w = self
+            .leaf(c.weight)
+            .reshape([c.c_out, c.c_in, c.kernel, c.kernel]);
         let b = c.bias.map(|i| self.leaf(i));
         let opts = ConvOptions::new([c.stride, c.stride], [c.padding, c.padding], [1, 1], 1);
         conv2d(x, w, b, opts)
@@ -86,7 +94,12 @@ impl<'a> Forward<'a> {
                 let var = (x.clone() - mean.clone()).square().mean_dims(&[0, 2, 3]);
                 let (mean, var) = (mean.reshape([c]), var.reshape([c]));
                 if train == BnUse::TrainUpdate {
-                    self.updates.push((bn.stats, mean.clone().detach(), var.clone().detach(), b * h * w));
+                    self.updates.push((
+                        bn.stats,
+                        mean.clone().detach(),
+                        var.clone().detach(),
+                        b * h * w,
+                    ));
                 }
                 (mean, var)
             }
@@ -106,7 +119,8 @@ impl<'a> Forward<'a> {
                 let (var, mean) = x.clone().var_mean_bias(0);
                 let (mean, var) = (mean.reshape([f]), var.reshape([f]));
                 if train == BnUse::TrainUpdate {
-                    self.updates.push((bn.stats, mean.clone().detach(), var.clone().detach(), b));
+                    self.updates
+                        .push((bn.stats, mean.clone().detach(), var.clone().detach(), b));
                 }
                 (mean, var)
             }
@@ -117,7 +131,9 @@ impl<'a> Forward<'a> {
 
     fn running(&self, bn: &Bn) -> (Tensor<1>, Tensor<1>) {
         let (m, v) = &self.store.running[bn.stats];
-        let t = |d: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(d.clone(), [bn.channels]), &self.device);
+        let t = |d: &Vec<f32>| {
+            Tensor::<1>::from_data(TensorData::new(d.clone(), [bn.channels]), &self.device)
+        };
         (t(m), t(v))
     }
 
@@ -155,11 +171,16 @@ impl<'a> Forward<'a> {
 pub(crate) fn apply_updates(store: &mut ParamStore, updates: Vec<StatUpdate>) {
     for (idx, mean, var, count) in updates {
         let (mean, var) = (host(mean), host(var));
-        let unbias = if count > 1 { count as f64 / (count - 1) as f64 } else { 1.0 };
+        let unbias = if count > 1 {
+            count as f64 / (count - 1) as f64
+        } else {
+            1.0
+        };
         let (rm, rv) = &mut store.running[idx];
         for ((r, s), (m, v)) in rm.iter_mut().zip(rv.iter_mut()).zip(mean.iter().zip(&var)) {
             *r = ((1.0 - BN_MOMENTUM) * f64::from(*r) + BN_MOMENTUM * f64::from(*m)) as f32;
-            *s = ((1.0 - BN_MOMENTUM) * f64::from(*s) + BN_MOMENTUM * f64::from(*v) * unbias) as f32;
+            *s =
+                ((1.0 - BN_MOMENTUM) * f64::from(*s) + BN_MOMENTUM * f64::from(*v) * unbias) as f32;
         }
     }
 }

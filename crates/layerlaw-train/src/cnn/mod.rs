@@ -52,7 +52,11 @@ struct CnnEngine {
 }
 
 /// Builds the CNN engine for `cfg.architecture` (VGG11 or ResNet18).
-pub(crate) fn build_engine(cfg: &TrainConfig, data: &Dataset, _threads: usize) -> Result<Box<dyn Engine>, TrainError> {
+pub(crate) fn build_engine(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    _threads: usize,
+) -> Result<Box<dyn Engine>, TrainError> {
     let mut store = ParamStore::default();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let (c, k) = (data.shape[0], data.num_classes);
@@ -67,13 +71,29 @@ pub(crate) fn build_engine(cfg: &TrainConfig, data: &Dataset, _threads: usize) -
             })
         }
     };
-    let opt = Optimizer::new(cfg.optimizer, cfg.momentum, cfg.weight_decay, store.values.len());
+    let opt = Optimizer::new(
+        cfg.optimizer,
+        cfg.momentum,
+        cfg.weight_decay,
+        store.values.len(),
+    );
     let grads = vec![0.0; store.values.len()];
-    Ok(Box::new(CnnEngine { net, store, opt, grads, shape: data.shape, num_classes: k }))
+    Ok(Box::new(CnnEngine {
+        net,
+        store,
+        opt,
+        grads,
+        shape: data.shape,
+        num_classes: k,
+    }))
 }
 
 /// Number of trainable parameters of a CNN architecture for `c_in` input channels and `K` classes.
-pub fn cnn_parameter_count(architecture: Architecture, c_in: usize, num_classes: usize) -> Option<usize> {
+pub fn cnn_parameter_count(
+    architecture: Architecture,
+    c_in: usize,
+    num_classes: usize,
+) -> Option<usize> {
     let mut store = ParamStore::default();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     match architecture {
@@ -94,15 +114,28 @@ impl CnnEngine {
     }
 
     /// Eval/frozen forward of `x` in chunks; returns host logits and features.
-    fn infer(&self, x: &[f32], n: usize, bn: BnUse, chunk: usize, want_features: bool) -> (Vec<f32>, Vec<Vec<f32>>) {
+    fn infer(
+        &self,
+        x: &[f32],
+        n: usize,
+        bn: BnUse,
+        chunk: usize,
+        want_features: bool,
+    ) -> (Vec<f32>, Vec<Vec<f32>>) {
         let dim: usize = self.shape.iter().product();
         let layers = self.net.feature_layers();
         let mut logits = Vec::with_capacity(n * self.num_classes);
-        let mut feats: Vec<Vec<f32>> = layers.iter().map(|(_, d)| Vec::with_capacity(if want_features { n * d } else { 0 })).collect();
+        let mut feats: Vec<Vec<f32>> = layers
+            .iter()
+            .map(|(_, d)| Vec::with_capacity(if want_features { n * d } else { 0 }))
+            .collect();
         for start in (0..n).step_by(chunk) {
             let rows = chunk.min(n - start);
             let mut f = Forward::new(&self.store, Device::flex(), false, bn);
-            let input = f.input(&x[start * dim..(start + rows) * dim], self.batch_shape(rows));
+            let input = f.input(
+                &x[start * dim..(start + rows) * dim],
+                self.batch_shape(rows),
+            );
             let (out, captured) = self.net.forward(&mut f, input);
             logits.extend(host(out));
             if want_features {
@@ -116,7 +149,13 @@ impl CnnEngine {
 }
 
 impl Engine for CnnEngine {
-    fn train_step(&mut self, x: &[f32], y: &[usize], lr: f64, weights: Option<&[f32]>) -> StepResult {
+    fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[usize],
+        lr: f64,
+        weights: Option<&[f32]>,
+    ) -> StepResult {
         let rows = y.len();
         let k = self.num_classes;
         let device = Device::flex().autodiff();
@@ -130,7 +169,11 @@ impl Engine for CnnEngine {
         let total: f64 = y.iter().map(|&c| w_of(c)).sum();
         let mut target = vec![0.0f32; rows * k];
         for (i, &c) in y.iter().enumerate() {
-            target[i * k + c] = if total > 0.0 { (w_of(c) / total) as f32 } else { 0.0 };
+            target[i * k + c] = if total > 0.0 {
+                (w_of(c) / total) as f32
+            } else {
+                0.0
+            };
         }
         let target = Tensor::<2>::from_data(TensorData::new(target, [rows, k]), &device);
         // L = −Σ_i (w_{y_i}/Σw) log softmax(z_i)_{y_i}, i.e. torch's weighted-mean cross-entropy.
@@ -170,6 +213,10 @@ impl Engine for CnnEngine {
 
     fn classifier(&self) -> (Vec<f32>, Vec<f32>, usize) {
         let c = self.net.classifier();
-        (self.store.slot(c.weight).to_vec(), self.store.slot(c.bias).to_vec(), c.fan_in)
+        (
+            self.store.slot(c.weight).to_vec(),
+            self.store.slot(c.bias).to_vec(),
+            c.fan_in,
+        )
     }
 }

@@ -65,19 +65,43 @@ impl ParamStore {
     }
 
     /// `Conv2d` with PyTorch's default init: weight and bias $\sim U(\pm 1/\sqrt{c_\text{in} k^2})$.
-    pub fn conv(&mut self, rng: &mut ChaCha8Rng, c_in: usize, c_out: usize, kernel: usize, stride: usize, bias: bool) -> Conv {
+    pub fn conv(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        bias: bool,
+    ) -> Conv {
         let bound = 1.0 / ((c_in * kernel * kernel) as f32).sqrt();
-        let weight = self.push(c_out * c_in * kernel * kernel, || rng.random_range(-bound..bound));
+        let weight = self.push(c_out * c_in * kernel * kernel, || {
+            rng.random_range(-bound..bound)
+        });
         let bias = bias.then(|| self.push(c_out, || rng.random_range(-bound..bound)));
-        Conv { weight, bias, c_in, c_out, kernel, stride, padding: kernel / 2 }
+        Conv {
+            weight,
+            bias,
+            c_in,
+            c_out,
+            kernel,
+            stride,
+            padding: kernel / 2,
+        }
     }
 
     /// `BatchNorm{1,2}d(channels)`: γ = 1, β = 0, running mean 0, running variance 1.
     pub fn bn(&mut self, channels: usize) -> Bn {
         let gamma = self.push(channels, || 1.0);
         let beta = self.push(channels, || 0.0);
-        self.running.push((vec![0.0; channels], vec![1.0; channels]));
-        Bn { gamma, beta, stats: self.running.len() - 1, channels }
+        self.running
+            .push((vec![0.0; channels], vec![1.0; channels]));
+        Bn {
+            gamma,
+            beta,
+            stats: self.running.len() - 1,
+            channels,
+        }
     }
 
     /// `Linear(fan_in, fan_out)` with PyTorch's default init $U(\pm 1/\sqrt{\text{fan\_in}})$.
@@ -85,6 +109,11 @@ impl ParamStore {
         let bound = 1.0 / (fan_in as f32).sqrt();
         let weight = self.push(fan_out * fan_in, || rng.random_range(-bound..bound));
         let bias = self.push(fan_out, || rng.random_range(-bound..bound));
-        Linear { weight, bias, fan_in, fan_out }
+        Linear {
+            weight,
+            bias,
+            fan_in,
+            fan_out,
+        }
     }
 }

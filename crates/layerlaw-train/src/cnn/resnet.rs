@@ -26,7 +26,12 @@ pub(crate) struct ResNet18 {
 const STAGES: [(usize, usize); 4] = [(64, 1), (128, 2), (256, 2), (512, 2)];
 
 impl ResNet18 {
-    pub fn new(store: &mut ParamStore, rng: &mut ChaCha8Rng, c_in: usize, num_classes: usize) -> Self {
+    pub fn new(
+        store: &mut ParamStore,
+        rng: &mut ChaCha8Rng,
+        c_in: usize,
+        num_classes: usize,
+    ) -> Self {
         let stem = (store.conv(rng, c_in, 64, 3, 1, false), store.bn(64));
         let mut c = 64;
         let mut stages = Vec::new();
@@ -34,16 +39,27 @@ impl ResNet18 {
             let mut blocks = Vec::new();
             for s in [stride, 1] {
                 let conv1 = (store.conv(rng, c, planes, 3, s, false), store.bn(planes));
-                let conv2 = (store.conv(rng, planes, planes, 3, 1, false), store.bn(planes));
-                let shortcut =
-                    (s != 1 || c != planes).then(|| (store.conv(rng, c, planes, 1, s, false), store.bn(planes)));
-                blocks.push(BasicBlock { conv1, conv2, shortcut });
+                let conv2 = (
+                    store.conv(rng, planes, planes, 3, 1, false),
+                    store.bn(planes),
+                );
+                let shortcut = (s != 1 || c != planes)
+                    .then(|| (store.conv(rng, c, planes, 1, s, false), store.bn(planes)));
+                blocks.push(BasicBlock {
+                    conv1,
+                    conv2,
+                    shortcut,
+                });
                 c = planes;
             }
             stages.push(blocks);
         }
         let classifier = store.linear(rng, 512, num_classes);
-        ResNet18 { stem, stages, classifier }
+        ResNet18 {
+            stem,
+            stages,
+            classifier,
+        }
     }
 }
 

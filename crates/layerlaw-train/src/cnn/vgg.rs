@@ -24,7 +24,12 @@ pub(crate) struct Vgg11 {
 }
 
 impl Vgg11 {
-    pub fn new(store: &mut ParamStore, rng: &mut ChaCha8Rng, c_in: usize, num_classes: usize) -> Self {
+    pub fn new(
+        store: &mut ParamStore,
+        rng: &mut ChaCha8Rng,
+        c_in: usize,
+        num_classes: usize,
+    ) -> Self {
         let mut features = Vec::new();
         let mut c = c_in;
         for &v in &CFG {
@@ -39,13 +44,22 @@ impl Vgg11 {
         let fc1 = (store.linear(rng, 512, FC), store.bn(FC));
         let fc2 = (store.linear(rng, FC, FC), store.bn(FC));
         let classifier = store.linear(rng, FC, num_classes);
-        Vgg11 { features, fc1, fc2, classifier }
+        Vgg11 {
+            features,
+            fc1,
+            fc2,
+            classifier,
+        }
     }
 }
 
 impl Net for Vgg11 {
     fn feature_layers(&self) -> Vec<(String, usize)> {
-        vec![("conv_out".into(), 512), ("fc1".into(), FC), ("penultimate".into(), FC)]
+        vec![
+            ("conv_out".into(), 512),
+            ("fc1".into(), FC),
+            ("penultimate".into(), FC),
+        ]
     }
 
     fn classifier(&self) -> Linear {

@@ -62,8 +62,17 @@ pub fn bn_normalize_train(
         }
     }
     if let Some((rm, rv)) = running {
-        let unbias = if rows > 1 { rows as f64 / (rows - 1) as f64 } else { 1.0 };
-        for (((r, &m), rvv), &v) in rm.iter_mut().zip(mean.iter()).zip(rv.iter_mut()).zip(var.iter()) {
+        let unbias = if rows > 1 {
+            rows as f64 / (rows - 1) as f64
+        } else {
+            1.0
+        };
+        for (((r, &m), rvv), &v) in rm
+            .iter_mut()
+            .zip(mean.iter())
+            .zip(rv.iter_mut())
+            .zip(var.iter())
+        {
             *r = ((1.0 - BN_MOMENTUM) * f64::from(*r) + BN_MOMENTUM * m) as f32;
             *rvv = ((1.0 - BN_MOMENTUM) * f64::from(*rvv) + BN_MOMENTUM * v * unbias) as f32;
         }
@@ -87,7 +96,12 @@ pub fn bn_eval_affine(z: &mut [f32], gamma: &[f32], beta: &[f32], rm: &[f32], rv
 }
 
 /// `out = act(γ ⊙ x̂ + β)` row-wise (or `act(x̂)` without BN affine), where `act` is ReLU or identity.
-pub fn affine_activation(out: &mut [f32], xhat: &[f32], affine: Option<(&[f32], &[f32])>, relu: bool) {
+pub fn affine_activation(
+    out: &mut [f32],
+    xhat: &[f32],
+    affine: Option<(&[f32], &[f32])>,
+    relu: bool,
+) {
     match affine {
         Some((gamma, beta)) => {
             let cols = gamma.len();
@@ -146,7 +160,12 @@ pub fn bn_backward(
     let mut sum_dy = vec![0.0f64; cols];
     let mut sum_dy_xhat = vec![0.0f64; cols];
     for (grow, xrow) in grad.chunks_exact(cols).zip(xhat.chunks_exact(cols)) {
-        for (((s, t), &g), &x) in sum_dy.iter_mut().zip(sum_dy_xhat.iter_mut()).zip(grow).zip(xrow) {
+        for (((s, t), &g), &x) in sum_dy
+            .iter_mut()
+            .zip(sum_dy_xhat.iter_mut())
+            .zip(grow)
+            .zip(xrow)
+        {
             *s += f64::from(g);
             *t += f64::from(g) * f64::from(x);
         }
@@ -174,7 +193,12 @@ pub fn bn_backward(
 /// $\partial L/\partial z_i = w_{y_i}(\mathrm{softmax}(z_i) - e_{y_i}) / \sum_j w_{y_j}$ for the (weighted) mean
 /// loss $L = \sum_i w_{y_i}\ell_i / \sum_i w_{y_i}$, $\ell_i = \log\sum_c e^{z_{ic}} - z_{i y_i}$
 /// (`torch.nn.CrossEntropyLoss(weight=w)`). Returns `(L, number of rows whose argmax equals the label)`.
-pub fn softmax_cross_entropy(logits: &mut [f32], labels: &[usize], k: usize, weights: Option<&[f32]>) -> (f64, usize) {
+pub fn softmax_cross_entropy(
+    logits: &mut [f32],
+    labels: &[usize],
+    k: usize,
+    weights: Option<&[f32]>,
+) -> (f64, usize) {
     let w_of = |y: usize| weights.map_or(1.0, |w| f64::from(w[y]));
     let total_w: f64 = labels.iter().map(|&y| w_of(y)).sum();
     let mut loss = 0.0f64;

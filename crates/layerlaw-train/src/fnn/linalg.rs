@@ -17,7 +17,15 @@ fn parallelism(threads: usize, m: usize, n: usize, k: usize) -> Parallelism {
 }
 
 /// $C = A W^\top$ with $A$ `m×k`, $W$ `n×k`, $C$ `m×n` (all row-major); a `Linear` forward without bias.
-pub fn matmul_a_wt(c: &mut [f32], a: &[f32], w: &[f32], m: usize, k: usize, n: usize, threads: usize) {
+pub fn matmul_a_wt(
+    c: &mut [f32],
+    a: &[f32],
+    w: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) {
     assert!(c.len() >= m * n && a.len() >= m * k && w.len() >= n * k);
     // SAFETY: the slices are large enough for the strides given (checked above), and `c` does not
     // alias `a` or `w` (distinct borrows).
@@ -47,7 +55,15 @@ pub fn matmul_a_wt(c: &mut [f32], a: &[f32], w: &[f32], m: usize, k: usize, n: u
 }
 
 /// $C = D^\top A$ with $D$ `m×n`, $A$ `m×k`, $C$ `n×k`; the weight gradient of a `Linear` layer.
-pub fn matmul_dt_a(c: &mut [f32], d: &[f32], a: &[f32], m: usize, n: usize, k: usize, threads: usize) {
+pub fn matmul_dt_a(
+    c: &mut [f32],
+    d: &[f32],
+    a: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    threads: usize,
+) {
     assert!(c.len() >= n * k && d.len() >= m * n && a.len() >= m * k);
     // SAFETY: as in `matmul_a_wt`.
     unsafe {
@@ -76,7 +92,15 @@ pub fn matmul_dt_a(c: &mut [f32], d: &[f32], a: &[f32], m: usize, n: usize, k: u
 }
 
 /// $C = D W$ with $D$ `m×n`, $W$ `n×k`, $C$ `m×k`; the input gradient of a `Linear` layer.
-pub fn matmul_d_w(c: &mut [f32], d: &[f32], w: &[f32], m: usize, n: usize, k: usize, threads: usize) {
+pub fn matmul_d_w(
+    c: &mut [f32],
+    d: &[f32],
+    w: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    threads: usize,
+) {
     assert!(c.len() >= m * k && d.len() >= m * n && w.len() >= n * k);
     // SAFETY: as in `matmul_a_wt`.
     unsafe {

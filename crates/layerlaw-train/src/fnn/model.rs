@@ -4,8 +4,8 @@
 //! `W (h×d_in), b (h), [γ (h), β (h)]`, then the classifier `W (K×h), b (K)`.
 
 use super::kernels::{
-    add_bias, affine_activation, bn_backward, bn_eval_affine, bn_normalize_train, column_sums, relu_backward,
-    softmax_cross_entropy,
+    add_bias, affine_activation, bn_backward, bn_eval_affine, bn_normalize_train, column_sums,
+    relu_backward, softmax_cross_entropy,
 };
 use super::linalg::{matmul_a_wt, matmul_d_w, matmul_dt_a};
 use crate::config::BnMeasureMode;
@@ -36,7 +36,13 @@ pub struct FnnSpec {
 
 impl FnnSpec {
     fn validate(&self) -> Result<(), TrainError> {
-        let bad = |field, value: usize, reason| Err(TrainError::InvalidConfig { field, value: value.to_string(), reason });
+        let bad = |field, value: usize, reason| {
+            Err(TrainError::InvalidConfig {
+                field,
+                value: value.to_string(),
+                reason,
+            })
+        };
         if self.depth < 2 {
             return bad("depth", self.depth, "an FNN needs at least 2 Linear layers");
         }
@@ -169,10 +175,20 @@ impl FnnModel {
         }
         for (index, (t, &size)) in tensors.iter().zip(&sizes).enumerate() {
             if t.len() != size {
-                return Err(TrainError::ParameterShape { index, reason: "wrong length", expected: size, actual: t.len() });
+                return Err(TrainError::ParameterShape {
+                    index,
+                    reason: "wrong length",
+                    expected: size,
+                    actual: t.len(),
+                });
             }
             if t.iter().any(|v| !v.is_finite()) {
-                return Err(TrainError::ParameterShape { index, reason: "non-finite value", expected: size, actual: size });
+                return Err(TrainError::ParameterShape {
+                    index,
+                    reason: "non-finite value",
+                    expected: size,
+                    actual: size,
+                });
             }
         }
         let mut model = Self::zeros(spec);
@@ -195,15 +211,31 @@ impl FnnModel {
                 offset += 2 * fan_out;
                 g
             });
-            slots.push(LayerSlots { fan_in, fan_out, weight, bias, gamma });
+            slots.push(LayerSlots {
+                fan_in,
+                fan_out,
+                weight,
+                bias,
+                gamma,
+            });
             fan_in = fan_out;
         }
         let running = if spec.batchnorm {
-            (0..spec.depth - 1).map(|_| (vec![0.0; spec.width], vec![1.0; spec.width])).collect()
+            (0..spec.depth - 1)
+                .map(|_| (vec![0.0; spec.width], vec![1.0; spec.width]))
+                .collect()
         } else {
             Vec::new()
         };
-        FnnModel { spec, slots, params: vec![0.0; offset], grads: vec![0.0; offset], running, threads: 1, scratch: Scratch::default() }
+        FnnModel {
+            spec,
+            slots,
+            params: vec![0.0; offset],
+            grads: vec![0.0; offset],
+            running,
+            threads: 1,
+            scratch: Scratch::default(),
+        }
     }
 
     /// The architecture.
@@ -240,7 +272,10 @@ impl FnnModel {
     /// Classifier `(W, b)`: `K × h` row-major weight and bias.
     pub fn classifier(&self) -> (Vec<f32>, Vec<f32>) {
         let s = self.slots[self.spec.depth - 1];
-        (self.params[s.weight..s.bias].to_vec(), self.params[s.bias..s.bias + s.fan_out].to_vec())
+        (
+            self.params[s.weight..s.bias].to_vec(),
+            self.params[s.bias..s.bias + s.fan_out].to_vec(),
+        )
     }
 
     /// One training step on a mini-batch (`x`: `B × d` row-major, `y`: labels) in train mode:
@@ -262,20 +297,42 @@ impl FnnModel {
         scratch.caches.resize_with(hidden, LayerCache::default);
         for layer in 0..hidden {
             let (done, rest) = scratch.caches.split_at_mut(layer);
-            let input = if layer == 0 { x } else { &done[layer - 1].output };
-            self.forward_hidden(layer, input, rows, &mut rest[0], &mut scratch.stats, BnUse::TrainUpdate);
+            let input = if layer == 0 {
+                x
+            } else {
+                &done[layer - 1].output
+            };
+            self.forward_hidden(
+                layer,
+                input,
+                rows,
+                &mut rest[0],
+                &mut scratch.stats,
+                BnUse::TrainUpdate,
+            );
         }
         let last = self.slots[hidden];
         scratch.logits.resize(rows * last.fan_out, 0.0);
-        let penultimate = if hidden == 0 { x } else { &scratch.caches[hidden - 1].output };
+        let penultimate = if hidden == 0 {
+            x
+        } else {
+            &scratch.caches[hidden - 1].output
+        };
         self.linear(hidden, penultimate, rows, &mut scratch.logits);
-        let (loss, correct) = softmax_cross_entropy(&mut scratch.logits, y, spec.num_classes, class_weights);
+        let (loss, correct) =
+            softmax_cross_entropy(&mut scratch.logits, y, spec.num_classes, class_weights);
 
         // Backward. `grad_a` holds ∂L/∂(layer output) going down.
         let max_cols = spec.width.max(spec.num_classes);
         scratch.grad_a.resize(rows * max_cols, 0.0);
         scratch.grad_b.resize(rows * max_cols, 0.0);
-        let Scratch { caches, logits, grad_a, grad_b, .. } = &mut scratch;
+        let Scratch {
+            caches,
+            logits,
+            grad_a,
+            grad_b,
+            ..
+        } = &mut scratch;
         // Which buffer holds ∂L/∂z of the current layer: 0 = logits, 1 = grad_a, 2 = grad_b.
         let mut current = 0;
         for layer in (0..spec.depth).rev() {
@@ -299,14 +356,34 @@ impl FnnModel {
                     bn_backward(dz, &cache.normalized, gamma, &cache.inv_std, dgamma, dbeta);
                 }
             }
-            let input: &[f32] = if layer == 0 { x } else { &caches[layer - 1].output };
+            let input: &[f32] = if layer == 0 {
+                x
+            } else {
+                &caches[layer - 1].output
+            };
             let weight_grad = &mut self.grads[slot.weight..slot.bias];
-            matmul_dt_a(weight_grad, dz, input, rows, slot.fan_out, slot.fan_in, self.threads);
+            matmul_dt_a(
+                weight_grad,
+                dz,
+                input,
+                rows,
+                slot.fan_out,
+                slot.fan_in,
+                self.threads,
+            );
             column_sums(dz, &mut self.grads[slot.bias..slot.bias + slot.fan_out]);
             if layer > 0 {
                 let weight = &self.params[slot.weight..slot.bias];
                 let dst = &mut downstream[..rows * slot.fan_in];
-                matmul_d_w(dst, dz, weight, rows, slot.fan_out, slot.fan_in, self.threads);
+                matmul_d_w(
+                    dst,
+                    dz,
+                    weight,
+                    rows,
+                    slot.fan_out,
+                    slot.fan_in,
+                    self.threads,
+                );
                 current = if current == 1 { 2 } else { 1 };
             }
         }
@@ -318,8 +395,19 @@ impl FnnModel {
     /// `out = input · Wᵀ + b` for layer `layer`.
     fn linear(&self, layer: usize, input: &[f32], rows: usize, out: &mut [f32]) {
         let s = self.slots[layer];
-        matmul_a_wt(out, input, &self.params[s.weight..s.bias], rows, s.fan_in, s.fan_out, self.threads);
-        add_bias(&mut out[..rows * s.fan_out], &self.params[s.bias..s.bias + s.fan_out]);
+        matmul_a_wt(
+            out,
+            input,
+            &self.params[s.weight..s.bias],
+            rows,
+            s.fan_in,
+            s.fan_out,
+            self.threads,
+        );
+        add_bias(
+            &mut out[..rows * s.fan_out],
+            &self.params[s.bias..s.bias + s.fan_out],
+        );
     }
 
     fn forward_hidden(
@@ -337,7 +425,12 @@ impl FnnModel {
         cache.output.resize(rows * cols, 0.0);
         cache.inv_std.resize(cols, 0.0);
         self.linear(layer, input, rows, &mut cache.normalized);
-        let affine = s.gamma.map(|g| (&self.params[g..g + cols], &self.params[g + cols..g + 2 * cols]));
+        let affine = s.gamma.map(|g| {
+            (
+                &self.params[g..g + cols],
+                &self.params[g + cols..g + 2 * cols],
+            )
+        });
         match (affine, bn) {
             (Some((gamma, beta)), BnUse::Eval) => {
                 let (rm, rv) = &self.running[layer];
@@ -351,12 +444,28 @@ impl FnnModel {
                 } else {
                     None
                 };
-                bn_normalize_train(&mut cache.normalized, cols, &mut cache.inv_std, stats, running);
+                bn_normalize_train(
+                    &mut cache.normalized,
+                    cols,
+                    &mut cache.inv_std,
+                    stats,
+                    running,
+                );
                 let g = s.gamma.unwrap_or_default();
-                let (gamma, beta) = (&self.params[g..g + cols], &self.params[g + cols..g + 2 * cols]);
-                affine_activation(&mut cache.output, &cache.normalized, Some((gamma, beta)), self.spec.relu);
+                let (gamma, beta) = (
+                    &self.params[g..g + cols],
+                    &self.params[g + cols..g + 2 * cols],
+                );
+                affine_activation(
+                    &mut cache.output,
+                    &cache.normalized,
+                    Some((gamma, beta)),
+                    self.spec.relu,
+                );
             }
-            (None, _) => affine_activation(&mut cache.output, &cache.normalized, None, self.spec.relu),
+            (None, _) => {
+                affine_activation(&mut cache.output, &cache.normalized, None, self.spec.relu)
+            }
         }
     }
 
@@ -387,7 +496,11 @@ impl FnnModel {
             let xs = &x[start * d..(start + rows) * d];
             for layer in 0..hidden {
                 let (done, rest) = caches.split_at_mut(layer);
-                let input = if layer == 0 { xs } else { &done[layer - 1].output };
+                let input = if layer == 0 {
+                    xs
+                } else {
+                    &done[layer - 1].output
+                };
                 model.forward_hidden(layer, input, rows, &mut rest[0], &mut stats, bn);
                 data[layer + 1].extend_from_slice(&rest[0].output);
             }
@@ -410,10 +523,18 @@ impl FnnModel {
             let xs = &x[start * d..(start + rows) * d];
             for layer in 0..hidden {
                 let (done, rest) = caches.split_at_mut(layer);
-                let input = if layer == 0 { xs } else { &done[layer - 1].output };
+                let input = if layer == 0 {
+                    xs
+                } else {
+                    &done[layer - 1].output
+                };
                 model.forward_hidden(layer, input, rows, &mut rest[0], &mut stats, BnUse::Eval);
             }
-            let pen = if hidden == 0 { xs } else { &caches[hidden - 1].output };
+            let pen = if hidden == 0 {
+                xs
+            } else {
+                &caches[hidden - 1].output
+            };
             model.linear(hidden, pen, rows, &mut out[start * k..(start + rows) * k]);
         }
         out
