@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::{analyse_classifier, analyse_layers, ClassifierReport, Definitions, LayerData, LayerInput, LayerReport, DEFINITIONS};
 use crate::error::CliError;
-use crate::output::{fmt_num, print_json, Table};
+use crate::output::{fmt_num, fmt_opt, print_json, Table};
 use crate::plot::{self, Chart, Mark, Series};
 
 /// Arguments of `layerlaw measure`.
@@ -127,7 +127,7 @@ pub fn law_chart(title: &str, layers: &[LayerReport], law: Option<&LawFit>) -> C
     if let Some(fit) = law {
         let last = layers.len().saturating_sub(1) as f64;
         series.push(Series {
-            name: format!("fit: rho = {:.3}, r = {:.4}", fit.rho, fit.pearson_r),
+            name: format!("fit: rho = {:.3}, r = {}", fit.rho, fmt_opt(fit.pearson_r)),
             points: vec![(0.0, fit.intercept), (last, fit.intercept + fit.slope * last)],
             mark: Mark::Line,
         });
@@ -161,8 +161,12 @@ pub fn print_layers(layers: &[LayerReport], law: Option<&LawFit>, balanced: bool
     }
     if let Some(f) = law {
         println!(
-            "law of equi-separation: ln D_l = {:.4} + {:.4} l   rho = {:.4}   R^2 = {:.4}   Pearson r = {:.4}",
-            f.intercept, f.slope, f.rho, f.r2, f.pearson_r
+            "law of equi-separation: ln D_l = {:.4} + {:.4} l   rho = {:.4}   R^2 = {:.4}   Pearson r = {}",
+            f.intercept,
+            f.slope,
+            f.rho,
+            f.r2,
+            fmt_opt(f.pearson_r)
         );
     }
 }

@@ -5,7 +5,8 @@ Baselines, run in the same process on the same array:
   scipy.linalg.pinv(SS_b), D = trace(SS_w @ pinv(SS_b));
 * "svd f64": the fastest exact NumPy route we know, thin SVD of the p x K weighted class-mean
   matrix and one (n x p) @ (p x r) product of the centred features, in float64;
-* "svd f32": the same in float32 (less accurate; shown for the speed bound).
+* "svd f32": the same in float32 with a rank cut-off of 1e-3 (float32 rounding leaves spurious
+  singular values near 1e-6 s_1); less accurate, shown for the speed bound.
 Prints the best time of `--repeat` runs for each, the ratio baseline / layerlaw and the relative
 difference of D. Usage: python benches/bench_fuzziness.py [--n 60000 --p 1024 --k 10 --repeat 3]
 """
@@ -69,7 +70,7 @@ def main():
     t_ll, d_ll = best(lambda: layerlaw.fuzziness(x, y), a.repeat)
     print(f"{'layerlaw.fuzziness':<22} {t_ll:8.3f} s   D = {d_ll:.12g}")
     for name, f, rep in [
-        ("numpy svd f32", lambda: fuzziness_svd(x, y, a.k, np.float32), a.repeat),
+        ("numpy svd f32", lambda: fuzziness_svd(x, y, a.k, np.float32, tol=1e-3), a.repeat),
         ("numpy svd f64", lambda: fuzziness_svd(x, y, a.k, np.float64), a.repeat),
         ("scipy pinv f64", lambda: fuzziness_pinv(x, y, a.k), 1),
     ]:

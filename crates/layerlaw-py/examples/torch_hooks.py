@@ -24,7 +24,7 @@ torch.manual_seed(0)
 K, P, N = 10, 32, 4000
 
 # --- A small model trained for a few epochs on synthetic clustered data. ---------------------
-centres = 1.5 * torch.randn(K, P)
+centres = 0.6 * torch.randn(K, P)
 labels = torch.arange(N) % K
 inputs = centres[labels] + torch.randn(N, P)
 data = TensorDataset(inputs, labels)
@@ -36,7 +36,7 @@ model = nn.Sequential(
     nn.Linear(64, K),
 )
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-for epoch in range(5):
+for epoch in range(30):
     for xb, yb in DataLoader(data, batch_size=128, shuffle=True):
         opt.zero_grad()
         nn.functional.cross_entropy(model(xb), yb).backward()

@@ -38,12 +38,15 @@ impl Accumulator {
         if let Ok(name) = layer.cast::<PyString>() {
             let name = name.to_str()?;
             return self.names.iter().position(|n| n == name).ok_or_else(|| {
-                PyValueError::new_err(format!("unknown layer '{name}'; the accumulator tracks {:?}", self.names))
+                PyValueError::new_err(format!(
+                    "unknown layer '{name}'; the accumulator tracks {:?}",
+                    self.names
+                ))
             });
         }
-        let index: i64 = layer
-            .extract()
-            .map_err(|_| PyTypeError::new_err("layer must be a layer name (str) or an index (int)"))?;
+        let index: i64 = layer.extract().map_err(|_| {
+            PyTypeError::new_err("layer must be a layer name (str) or an index (int)")
+        })?;
         usize::try_from(index)
             .ok()
             .filter(|&i| i < self.names.len())
@@ -63,30 +66,52 @@ impl Accumulator {
     #[pyo3(signature = (layers, classes, max_dim=DEFAULT_MAX_DIM))]
     fn new(layers: &Bound<'_, PyAny>, classes: i64, max_dim: usize) -> PyResult<Self> {
         let names: Vec<String> = if let Ok(n) = layers.extract::<i64>() {
-            let n = usize::try_from(n).map_err(|_| PyValueError::new_err(format!("layers must be >= 1, got {n}")))?;
+            let n = usize::try_from(n)
+                .map_err(|_| PyValueError::new_err(format!("layers must be >= 1, got {n}")))?;
             (0..n).map(|i| i.to_string()).collect()
         } else {
-            layers
-                .extract()
-                .map_err(|_| PyTypeError::new_err("layers must be a list of layer names (str) or a number of layers"))?
+            layers.extract().map_err(|_| {
+                PyTypeError::new_err(
+                    "layers must be a list of layer names (str) or a number of layers",
+                )
+            })?
         };
         if names.is_empty() {
-            return Err(PyValueError::new_err("an accumulator needs at least one layer"));
+            return Err(PyValueError::new_err(
+                "an accumulator needs at least one layer",
+            ));
         }
-        if let Some((i, name)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-            return Err(PyValueError::new_err(format!("layer name '{name}' is given twice (position {i})")));
+        if let Some((i, name)) = names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+        {
+            return Err(PyValueError::new_err(format!(
+                "layer name '{name}' is given twice (position {i})"
+            )));
         }
         let k = usize::try_from(classes)
             .map_err(|_| PyValueError::new_err(format!("classes must be >= 2, got {classes}")))?;
         let inner = MultiLayerAccumulator::new(k, names.len())
             .map_err(|e| geometry_error(e, None))?
             .with_max_dim(max_dim);
-        Ok(Accumulator { counts: vec![vec![0; k]; names.len()], inner, names, max_dim })
+        Ok(Accumulator {
+            counts: vec![vec![0; k]; names.len()],
+            inner,
+            names,
+            max_dim,
+        })
     }
 
     /// Adds a batch: `X` (b×p, or b×… flattened) of layer `layer` (name or index) with labels
     /// `y` (length b, integers in `0..K`). On error nothing is added.
-    fn update(&mut self, py: Python<'_>, layer: &Bound<'_, PyAny>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        layer: &Bound<'_, PyAny>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let index = self.layer_index(layer)?;
         let what = format!("layer '{}'", self.names[index]);
         let labels = arrays::labels_usize(y, &what)?;
@@ -109,7 +134,11 @@ impl Accumulator {
                 // `acc.merge(acc)`: `self` is already borrowed mutably; merge a snapshot.
                 Err(_) => self.clone(),
             },
-            Err(_) => return Err(PyTypeError::new_err("merge needs another layerlaw.Accumulator")),
+            Err(_) => {
+                return Err(PyTypeError::new_err(
+                    "merge needs another layerlaw.Accumulator",
+                ))
+            }
         };
         if other.names != self.names {
             return Err(PyValueError::new_err(format!(
@@ -118,7 +147,8 @@ impl Accumulator {
             )));
         }
         let inner = &mut self.inner;
-        py.detach(|| inner.merge(&other.inner)).map_err(|e| geometry_error(e, None))?;
+        py.detach(|| inner.merge(&other.inner))
+            .map_err(|e| geometry_error(e, None))?;
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 *a += b;
@@ -199,13 +229,20 @@ impl Accumulator {
     }
 
     /// Pickle support: `(layerlaw._layerlaw._accumulator_from_bytes, (bytes,))`.
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let f = py.import("layerlaw._layerlaw")?.getattr("_accumulator_from_bytes")?;
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let f = py
+            .import("layerlaw._layerlaw")?
+            .getattr("_accumulator_from_bytes")?;
         Ok((f, (self.to_bytes(py),)))
     }
 
     fn __repr__(&self) -> String {
-        let seen: Vec<u64> = (0..self.names.len()).map(|l| self.inner.num_samples(l)).collect();
+        let seen: Vec<u64> = (0..self.names.len())
+            .map(|l| self.inner.num_samples(l))
+            .collect();
         format!(
             "Accumulator(layers={:?}, classes={}, samples per layer={:?})",
             self.names,

@@ -9,6 +9,7 @@
 //! NumPy can make one).
 
 use faer::MatRef;
+use layerlaw_geometry::Scalar;
 use numpy::ndarray::ArrayView1;
 use numpy::{
     Element, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
@@ -120,11 +121,14 @@ pub fn features<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<FeatureArr
     }
     if shape.len() > 2 {
         let cols: usize = shape[1..].iter().product();
-        arr = arr.call_method1("reshape", ((shape[0], cols),))?.cast_into::<PyUntypedArray>()?;
+        arr = arr
+            .call_method1("reshape", ((shape[0], cols),))?
+            .cast_into::<PyUntypedArray>()?;
     }
     let dtype = arr.dtype();
     let kind = dtype.kind();
-    let native_float = dtype.is_equiv_to(&numpy::dtype::<f32>(py)) || dtype.is_equiv_to(&numpy::dtype::<f64>(py));
+    let native_float =
+        dtype.is_equiv_to(&numpy::dtype::<f32>(py)) || dtype.is_equiv_to(&numpy::dtype::<f64>(py));
     if !native_float {
         let target = match kind {
             b'f' if dtype.itemsize() <= 4 => "float32",
@@ -136,12 +140,16 @@ pub fn features<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<FeatureArr
                 )))
             }
         };
-        arr = arr.call_method1("astype", (target,))?.cast_into::<PyUntypedArray>()?;
+        arr = arr
+            .call_method1("astype", (target,))?
+            .cast_into::<PyUntypedArray>()?;
     }
     let itemsize = arr.dtype().itemsize() as isize;
     let viewable = arr.is_aligned() && arr.strides().iter().all(|s| s % itemsize == 0);
     if !viewable {
-        arr = numpy(py)?.call_method1("ascontiguousarray", (&arr,))?.cast_into::<PyUntypedArray>()?;
+        arr = numpy(py)?
+            .call_method1("ascontiguousarray", (&arr,))?
+            .cast_into::<PyUntypedArray>()?;
     }
     if let Ok(a) = arr.cast::<PyArray2<f32>>() {
         return Ok(FeatureArray::F32(a.try_readonly().map_err(borrow_error)?));
@@ -237,7 +245,7 @@ pub fn dense_f64(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<f64>, usiz
     with_features!(view, |m| {
         for i in 0..r {
             for j in 0..c {
-                out.push(f64::from(m[(i, j)]));
+                out.push(m[(i, j)].to_f64());
             }
         }
     });
@@ -274,5 +282,7 @@ pub fn matrix_to_numpy<'py>(py: Python<'py>, m: MatRef<'_, f64>) -> PyResult<Bou
             data.push(m[(i, j)]);
         }
     }
-    PyArray1::from_vec(py, data).reshape([r, c]).map(Bound::into_any)
+    PyArray1::from_vec(py, data)
+        .reshape([r, c])
+        .map(Bound::into_any)
 }

@@ -45,14 +45,26 @@ struct Reader<'a> {
 }
 
 fn corrupt(offset: usize, reason: impl std::fmt::Display) -> pyo3::PyErr {
-    PyValueError::new_err(format!("corrupt accumulator bytes at offset {offset}: {reason}"))
+    PyValueError::new_err(format!(
+        "corrupt accumulator bytes at offset {offset}: {reason}"
+    ))
 }
 
 impl<'a> Reader<'a> {
     fn take(&mut self, len: usize, what: &str) -> PyResult<&'a [u8]> {
-        let end = self.pos.checked_add(len).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            corrupt(self.pos, format!("{what} needs {len} bytes, only {} left", self.bytes.len() - self.pos))
-        })?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                corrupt(
+                    self.pos,
+                    format!(
+                        "{what} needs {len} bytes, only {} left",
+                        self.bytes.len() - self.pos
+                    ),
+                )
+            })?;
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -66,7 +78,10 @@ impl<'a> Reader<'a> {
     fn size(&mut self, what: &str) -> PyResult<usize> {
         let at = self.pos;
         let v = self.u64(what)?;
-        usize::try_from(v).ok().filter(|&v| v <= self.bytes.len()).ok_or_else(|| corrupt(at, format!("{what} {v} is larger than the buffer")))
+        usize::try_from(v)
+            .ok()
+            .filter(|&v| v <= self.bytes.len())
+            .ok_or_else(|| corrupt(at, format!("{what} {v} is larger than the buffer")))
     }
 }
 
@@ -74,13 +89,20 @@ impl<'a> Reader<'a> {
 pub fn decode(bytes: &[u8]) -> PyResult<Accumulator> {
     let mut r = Reader { bytes, pos: 0 };
     if r.take(8, "magic")? != MAGIC {
-        return Err(corrupt(0, "bad magic (not bytes from layerlaw.Accumulator.to_bytes)"));
+        return Err(corrupt(
+            0,
+            "bad magic (not bytes from layerlaw.Accumulator.to_bytes)",
+        ));
     }
     let version = u32::from_le_bytes(r.take(4, "version")?.try_into().expect("4 bytes"));
     if version != VERSION {
-        return Err(corrupt(8, format!("format version {version}, this build reads {VERSION}")));
+        return Err(corrupt(
+            8,
+            format!("format version {version}, this build reads {VERSION}"),
+        ));
     }
-    let max_dim = usize::try_from(r.u64("max_dim")?).map_err(|_| corrupt(12, "max_dim does not fit in usize"))?;
+    let max_dim = usize::try_from(r.u64("max_dim")?)
+        .map_err(|_| corrupt(12, "max_dim does not fit in usize"))?;
     let num_layers = r.size("number of layers")?;
     let k = r.size("number of classes")?;
     let mut names = Vec::with_capacity(num_layers);
@@ -88,39 +110,65 @@ pub fn decode(bytes: &[u8]) -> PyResult<Accumulator> {
         let len = r.size("layer name length")?;
         let at = r.pos;
         let raw = r.take(len, "layer name")?;
-        names.push(String::from_utf8(raw.to_vec()).map_err(|_| corrupt(at, "layer name is not UTF-8"))?);
+        names.push(
+            String::from_utf8(raw.to_vec()).map_err(|_| corrupt(at, "layer name is not UTF-8"))?,
+        );
     }
     let counts_at = r.pos;
-    let cells = num_layers.checked_mul(k).ok_or_else(|| corrupt(counts_at, "layer x class count overflows"))?;
+    let cells = num_layers
+        .checked_mul(k)
+        .ok_or_else(|| corrupt(counts_at, "layer x class count overflows"))?;
     let mut flat = Vec::with_capacity(cells.min(bytes.len() / 8));
     for _ in 0..cells {
         flat.push(r.u64("class count")?);
     }
-    let counts: Vec<Vec<u64>> = if k == 0 { vec![Vec::new(); num_layers] } else { flat.chunks(k).map(<[u64]>::to_vec).collect() };
+    let counts: Vec<Vec<u64>> = if k == 0 {
+        vec![Vec::new(); num_layers]
+    } else {
+        flat.chunks(k).map(<[u64]>::to_vec).collect()
+    };
     let len = r.size("geometry section length")?;
     let geometry_at = r.pos;
     let geometry = r.take(len, "geometry section")?;
     if r.pos != bytes.len() {
-        return Err(corrupt(r.pos, format!("{} trailing bytes", bytes.len() - r.pos)));
+        return Err(corrupt(
+            r.pos,
+            format!("{} trailing bytes", bytes.len() - r.pos),
+        ));
     }
-    let inner = MultiLayerAccumulator::from_bytes(geometry)
-        .map_err(|e| geometry_error(e, Some(&format!("geometry section starting at byte {geometry_at}"))))?;
+    let inner = MultiLayerAccumulator::from_bytes(geometry).map_err(|e| {
+        geometry_error(
+            e,
+            Some(&format!("geometry section starting at byte {geometry_at}")),
+        )
+    })?;
     if inner.num_classes() != k || inner.num_layers() != num_layers {
-        return Err(corrupt(geometry_at, format!(
-            "geometry section has {} classes x {} layers, header says {k} x {num_layers}",
-            inner.num_classes(),
-            inner.num_layers()
-        )));
+        return Err(corrupt(
+            geometry_at,
+            format!(
+                "geometry section has {} classes x {} layers, header says {k} x {num_layers}",
+                inner.num_classes(),
+                inner.num_layers()
+            ),
+        ));
     }
     for (l, c) in counts.iter().enumerate() {
         let seen: u64 = c.iter().sum();
         if seen != inner.num_samples(l) {
-            return Err(corrupt(counts_at, format!(
-                "layer '{}' counts sum to {seen} but the geometry section has {} samples",
-                names[l],
-                inner.num_samples(l)
-            )));
+            return Err(corrupt(
+                counts_at,
+                format!(
+                    "layer '{}' counts sum to {seen} but the geometry section has {} samples",
+                    names[l],
+                    inner.num_samples(l)
+                ),
+            ));
         }
     }
-    Ok(Accumulator { inner, names, counts, max_dim })
+    Ok(Accumulator {
+        inner,
+        names,
+        counts,
+        max_dim,
+    })
 }

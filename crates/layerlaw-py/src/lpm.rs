@@ -5,14 +5,17 @@
 //! Input errors raise `ValueError`; a solve whose status is not usable (not `Solved` or
 //! `AlmostSolved`) raises `RuntimeError` unless `check=False`.
 
-use layerlaw_lpm::{balanced_closed_form, default_ratios, solve, sweep, LpmProblem, Method, SolverOptions};
+use layerlaw_lpm::{
+    balanced_closed_form, default_ratios, solve, sweep, LpmProblem, Method, SolverOptions,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::lpm_error;
 
 fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
-    serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(format!("could not serialise the result: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| PyRuntimeError::new_err(format!("could not serialise the result: {e}")))
 }
 
 fn count(name: &str, v: i64) -> PyResult<usize> {
@@ -43,8 +46,8 @@ fn options(
         },
         other => {
             return Err(PyValueError::new_err(format!(
-                "unknown method '{other}': use 'auto', 'general_sdp', 'symmetric_sdp' or 'nonconvex'"
-            )))
+            "unknown method '{other}': use 'auto', 'general_sdp', 'symmetric_sdp' or 'nonconvex'"
+        )))
         }
     };
     let opts = SolverOptions {
@@ -101,7 +104,11 @@ pub fn _lpm_solve(
     )?;
     let mut builder = match &counts {
         Some(c) => LpmProblem::from_counts(c),
-        None => LpmProblem::step_imbalance(count("majority", majority)?, count("minority", minority)?, ratio),
+        None => LpmProblem::step_imbalance(
+            count("majority", majority)?,
+            count("minority", minority)?,
+            ratio,
+        ),
     }
     .e_w(ew)
     .e_h(eh)

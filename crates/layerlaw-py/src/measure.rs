@@ -18,7 +18,8 @@ use crate::report::{ClassifierReport, MeasureReport};
 pub fn class_count(num_classes: Option<i64>) -> PyResult<Option<usize>> {
     num_classes
         .map(|k| {
-            usize::try_from(k).map_err(|_| PyValueError::new_err(format!("num_classes must be >= 0, got {k}")))
+            usize::try_from(k)
+                .map_err(|_| PyValueError::new_err(format!("num_classes must be >= 0, got {k}")))
         })
         .transpose()
 }
@@ -30,15 +31,24 @@ pub fn class_count(num_classes: Option<i64>) -> PyResult<Option<usize>> {
 /// label out of range, an empty class, a NaN/Inf feature or equal class means.
 #[pyfunction]
 #[pyo3(signature = (x, y, num_classes=None))]
-pub fn fuzziness(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, num_classes: Option<i64>) -> PyResult<f64> {
+pub fn fuzziness(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    num_classes: Option<i64>,
+) -> PyResult<f64> {
     let k = class_count(num_classes)?;
     let raw = arrays::labels(y, "y")?;
     let feats = arrays::features(x, "x")?;
     let view = feats.view();
     py.detach(|| {
         let labels = Labels::new(&raw, k).map_err(|e| geometry_error(e, Some("y")))?;
-        let sep = with_features!(view, |m| separation(m, &labels, &SeparationOptions::default()))
-            .map_err(|e| geometry_error(e, None))?;
+        let sep = with_features!(view, |m| separation(
+            m,
+            &labels,
+            &SeparationOptions::default()
+        ))
+        .map_err(|e| geometry_error(e, None))?;
         Ok(sep.fuzziness)
     })
 }
@@ -57,18 +67,21 @@ fn layer_items<'py>(layers: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Feature
     };
     let mut out = Vec::with_capacity(pairs.len());
     for (i, item) in pairs.iter().enumerate() {
-        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2).ok_or_else(|| {
-            PyTypeError::new_err(format!("layers[{i}] must be a (name, X) pair"))
+        let pair = item
+            .cast::<PyTuple>()
+            .ok()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| PyTypeError::new_err(format!("layers[{i}] must be a (name, X) pair")))?;
+        let name: String = pair.get_item(0)?.extract().map_err(|_| {
+            PyTypeError::new_err(format!("layers[{i}]: the layer name must be a str"))
         })?;
-        let name: String = pair
-            .get_item(0)?
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("layers[{i}]: the layer name must be a str")))?;
         let feats = arrays::features(&pair.get_item(1)?, &format!("layer '{name}'"))?;
         out.push((name, feats));
     }
     if out.is_empty() {
-        return Err(PyValueError::new_err("layers is empty: give at least one layer"));
+        return Err(PyValueError::new_err(
+            "layers is empty: give at least one layer",
+        ));
     }
     Ok(out)
 }
@@ -96,15 +109,25 @@ fn classifier_args(
         return Ok(None);
     };
     let (w, rows, cols) = arrays::dense_f64(weight, "classifier_weight")?;
-    let bias = bias.map(|b| arrays::vector_f64(b, "classifier_bias")).transpose()?;
+    let bias = bias
+        .map(|b| arrays::vector_f64(b, "classifier_bias"))
+        .transpose()?;
     let minority = minority
         .unwrap_or_default()
         .into_iter()
         .map(|c| {
-            usize::try_from(c).map_err(|_| PyValueError::new_err(format!("minority: class index {c} is negative")))
+            usize::try_from(c).map_err(|_| {
+                PyValueError::new_err(format!("minority: class index {c} is negative"))
+            })
         })
         .collect::<PyResult<_>>()?;
-    Ok(Some(ClassifierArgs { weight: w, rows, cols, bias, minority }))
+    Ok(Some(ClassifierArgs {
+        weight: w,
+        rows,
+        cols,
+        bias,
+        minority,
+    }))
 }
 
 /// Measures every layer, fits the law over them in order and, with a classifier, computes NC3,
@@ -139,13 +162,19 @@ pub fn _measure<'py>(
         let classifier = match &clf {
             None => None,
             Some(c) => {
-                let (last_name, last) = views.last().ok_or_else(|| PyRuntimeError::new_err("no layer"))?;
+                let (last_name, last) = views
+                    .last()
+                    .ok_or_else(|| PyRuntimeError::new_err("no layer"))?;
                 let context = format!("classifier against layer '{last_name}'");
                 let ctx = |e| geometry_error(e, Some(&context));
                 let w = MatRef::from_row_major_slice(&c.weight, c.rows, c.cols);
-                let collapse =
-                    with_features!(*last, |m| neural_collapse_classifier(m, &labels, w, c.bias.as_deref()))
-                        .map_err(ctx)?;
+                let collapse = with_features!(*last, |m| neural_collapse_classifier(
+                    m,
+                    &labels,
+                    w,
+                    c.bias.as_deref()
+                ))
+                .map_err(ctx)?;
                 let groups = classifier_geometry(w, &c.minority).map_err(ctx)?;
                 Some(ClassifierReport { collapse, groups })
             }
@@ -165,5 +194,6 @@ pub fn _measure<'py>(
 pub fn _fit_law(d: &Bound<'_, PyAny>) -> PyResult<String> {
     let d = arrays::vector_f64(d, "D")?;
     let fit = fit_law(&d).map_err(|e| geometry_error(e, None))?;
-    serde_json::to_string(&fit).map_err(|e| PyRuntimeError::new_err(format!("could not serialise the fit: {e}")))
+    serde_json::to_string(&fit)
+        .map_err(|e| PyRuntimeError::new_err(format!("could not serialise the fit: {e}")))
 }

@@ -101,7 +101,11 @@ impl MeasureReport {
             layers: layers
                 .into_iter()
                 .enumerate()
-                .map(|(index, (name, separation))| LayerReport { name, index, separation })
+                .map(|(index, (name, separation))| LayerReport {
+                    name,
+                    index,
+                    separation,
+                })
                 .collect(),
             law,
             classifier,

@@ -115,7 +115,7 @@ def test_accumulator_errors():
         acc.result()
     with pytest.raises(ValueError, match="different layers"):
         acc.merge(layerlaw.Accumulator(["a", "c"], classes=3))
-    with pytest.raises(ValueError, match="cannot merge accumulators: 4 classes x 2 layers"):
+    with pytest.raises(ValueError, match="cannot merge accumulators: 3 classes x 2 layers vs 4 classes x 2 layers"):
         acc.merge(layerlaw.Accumulator(["a", "b"], classes=4))
     with pytest.raises(TypeError, match="another layerlaw.Accumulator"):
         acc.merge("not an accumulator")

@@ -58,10 +58,7 @@ def measure(
     ``classifier_bias`` (K), the report also has NC3, NC4 and the geometry of the
     ``minority`` and majority classifier rows.
     """
-    if isinstance(layers, Mapping):
-        items = list(layers.items())
-    else:
-        items = list(layers)
+    items = list(layers.items()) if isinstance(layers, Mapping) else layers
     minority_list = None if minority is None else [int(c) for c in minority]
     text, means = _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list)
     return Report._from_native(text, means)
