@@ -3,8 +3,8 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse, ClassifierGeometry,
-    Labels, LawFit, Separation, SeparationOptions,
+    classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse,
+    ClassifierGeometry, Labels, LawFit, Separation, SeparationOptions,
 };
 use serde::Serialize;
 
@@ -83,8 +83,12 @@ pub fn analyse_layers(
             source,
         };
         let sep = match layer.data {
-            LayerData::F32(d) => separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts),
-            LayerData::F64(d) => separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts),
+            LayerData::F32(d) => {
+                separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts)
+            }
+            LayerData::F64(d) => {
+                separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts)
+            }
         }
         .map_err(geometry_err)?;
         reports.push(LayerReport {
@@ -131,8 +135,18 @@ pub fn analyse_classifier(
         source,
     };
     let collapse = match last.data {
-        LayerData::F32(d) => neural_collapse_classifier(MatRef::from_row_major_slice(d, n, last.dim), labels, wm, bias),
-        LayerData::F64(d) => neural_collapse_classifier(MatRef::from_row_major_slice(d, n, last.dim), labels, wm, bias),
+        LayerData::F32(d) => neural_collapse_classifier(
+            MatRef::from_row_major_slice(d, n, last.dim),
+            labels,
+            wm,
+            bias,
+        ),
+        LayerData::F64(d) => neural_collapse_classifier(
+            MatRef::from_row_major_slice(d, n, last.dim),
+            labels,
+            wm,
+            bias,
+        ),
     }
     .map_err(ctx)?;
     let groups = classifier_geometry(wm, minority).map_err(ctx)?;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry, Labels, LawFit,
-    Separation,
+    classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry,
+    Labels, LawFit, Separation,
 };
 use layerlaw_lpm::{LpmProblem, SolverOptions};
 use layerlaw_train::{Architecture, BnMeasureMode, EpochStats, OptimizerKind, TrainConfig};
@@ -18,7 +18,8 @@ use serde_json::json;
 use crate::analysis::{analyse_layers, Definitions, LayerReport, DEFINITIONS};
 use crate::error::CliError;
 use crate::law::{
-    feature_inputs, geometry_labels, load_data, prepare_data, DataArgs, MeasuringObserver, OptimizerArg, Preprocess,
+    feature_inputs, geometry_labels, load_data, prepare_data, DataArgs, MeasuringObserver,
+    OptimizerArg, Preprocess,
 };
 use crate::output::{create_dir, fmt_opt, manifest, print_json, write_json, Table};
 use crate::plot::{self, Chart, Mark, Series};
@@ -200,30 +201,47 @@ fn group_accuracy(per_class: &[f64], test_counts: &[usize], classes: &[usize]) -
         / total as f64
 }
 
-fn training_counts(args: &ImbalanceArgs, ratio: f64, k: usize) -> Result<(Vec<usize>, Vec<usize>), CliError> {
+fn training_counts(
+    args: &ImbalanceArgs,
+    ratio: f64,
+    k: usize,
+) -> Result<(Vec<usize>, Vec<usize>), CliError> {
     if args.oversample == 0 {
         return Err(CliError::usage("oversample", "must be at least 1"));
     }
     if !(args.minority_loss_weight.is_finite() && args.minority_loss_weight > 0.0) {
-        return Err(CliError::usage("minority-loss-weight", "must be a positive number"));
+        return Err(CliError::usage(
+            "minority-loss-weight",
+            "must be a positive number",
+        ));
     }
     match &args.counts {
         Some(c) => {
             if c.len() != k {
-                return Err(CliError::usage("counts", format!("has {} entries but the dataset has {k} classes", c.len())));
+                return Err(CliError::usage(
+                    "counts",
+                    format!("has {} entries but the dataset has {k} classes", c.len()),
+                ));
             }
             let max = *c.iter().max().unwrap_or(&0);
             let minority = (0..k).filter(|&i| c[i] < max).collect();
             Ok((c.clone(), minority))
         }
         None => {
-            let counts = layerlaw_data::step_imbalance_counts(k, args.majority, args.n_majority, ratio)?;
+            let counts =
+                layerlaw_data::step_imbalance_counts(k, args.majority, args.n_majority, ratio)?;
             Ok((counts, (args.majority..k).collect()))
         }
     }
 }
 
-fn lpm_prediction(counts: &[usize], minority: &[usize], weight: f64, ew: f64, eh: f64) -> Result<LpmPrediction, CliError> {
+fn lpm_prediction(
+    counts: &[usize],
+    minority: &[usize],
+    weight: f64,
+    ew: f64,
+    eh: f64,
+) -> Result<LpmPrediction, CliError> {
     let c: Vec<f64> = counts.iter().map(|&v| v as f64).collect();
     let problem = LpmProblem::from_counts(&c)
         .minority_classes(minority)
@@ -256,19 +274,43 @@ fn one_run(
         ModelArg::Fnn => (
             Preprocess::Fnn,
             args.image_size.unwrap_or(10),
-            Architecture::Fnn { width: args.width, depth: args.depth, batchnorm: true, relu: true },
+            Architecture::Fnn {
+                width: args.width,
+                depth: args.depth,
+                batchnorm: true,
+                relu: true,
+            },
         ),
-        ModelArg::Vgg11 => (Preprocess::Cnn, args.image_size.unwrap_or(32), Architecture::Vgg11),
-        ModelArg::Resnet18 => (Preprocess::Cnn, args.image_size.unwrap_or(32), Architecture::ResNet18),
+        ModelArg::Vgg11 => (
+            Preprocess::Cnn,
+            args.image_size.unwrap_or(32),
+            Architecture::Vgg11,
+        ),
+        ModelArg::Resnet18 => (
+            Preprocess::Cnn,
+            args.image_size.unwrap_or(32),
+            Architecture::ResNet18,
+        ),
     };
     let prep = prepare_data(split, args.data.dataset, size, &idx, how)?;
     data_log.push(prep.checksums.clone());
     let is_minority = |c: usize| minority.contains(&c);
-    let sample_repeats = (args.oversample > 1)
-        .then(|| prep.train.y.iter().map(|&c| if is_minority(c) { args.oversample } else { 1 }).collect());
+    let sample_repeats = (args.oversample > 1).then(|| {
+        prep.train
+            .y
+            .iter()
+            .map(|&c| if is_minority(c) { args.oversample } else { 1 })
+            .collect()
+    });
     let class_loss_weights = (args.minority_loss_weight != 1.0).then(|| {
         (0..k)
-            .map(|c| if is_minority(c) { args.minority_loss_weight as f32 } else { 1.0 })
+            .map(|c| {
+                if is_minority(c) {
+                    args.minority_loss_weight as f32
+                } else {
+                    1.0
+                }
+            })
             .collect()
     });
     let cfg = TrainConfig {
@@ -285,7 +327,11 @@ fn one_run(
         batch_size: args.batch_size,
         seed: args.seed,
         measure_every: None,
-        bn_measure: if args.bn_eval { BnMeasureMode::Eval } else { BnMeasureMode::Train { batch: 100 } },
+        bn_measure: if args.bn_eval {
+            BnMeasureMode::Eval
+        } else {
+            BnMeasureMode::Train { batch: 100 }
+        },
         class_loss_weights,
         sample_repeats,
         threads: None,
@@ -296,24 +342,51 @@ fn one_run(
     let outcome = layerlaw_train::train(&cfg, &prep.train, Some(&prep.test), &mut obs);
     obs.finish();
     let outcome = outcome?;
-    let (layers, law) = analyse_layers("training features", &feature_inputs(&outcome.features), &labels)?;
+    let (layers, law) = analyse_layers(
+        "training features",
+        &feature_inputs(&outcome.features),
+        &labels,
+    )?;
     let p = outcome.penultimate_dim;
-    let w: Vec<f64> = outcome.classifier_weight.iter().map(|&v| v as f64).collect();
+    let w: Vec<f64> = outcome
+        .classifier_weight
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
     let b: Vec<f64> = outcome.classifier_bias.iter().map(|&v| v as f64).collect();
     let wm = MatRef::from_row_major_slice(&w, k, p);
     let ctx = |what: &str| {
         let what = what.to_string();
-        move |source| CliError::Analysis { context: what.clone(), source }
+        move |source| CliError::Analysis {
+            context: what.clone(),
+            source,
+        }
     };
     let classifier = classifier_geometry(wm, &minority).map_err(ctx("classifier geometry"))?;
-    let last = outcome.features.data.last().expect("at least one measured layer");
-    let last_dim = *outcome.features.dims.last().expect("at least one measured layer");
+    let last = outcome
+        .features
+        .data
+        .last()
+        .expect("at least one measured layer");
+    let last_dim = *outcome
+        .features
+        .dims
+        .last()
+        .expect("at least one measured layer");
     if last_dim != p {
-        return Err(CliError::usage("model", format!("last measured layer has {last_dim} features, classifier {p}")));
+        return Err(CliError::usage(
+            "model",
+            format!("last measured layer has {last_dim} features, classifier {p}"),
+        ));
     }
     let x = MatRef::from_row_major_slice(last.as_slice(), labels.len(), p);
-    let nc_classifier = neural_collapse_classifier(x, &labels, wm, Some(&b)).map_err(ctx("NC3/NC4"))?;
-    let nc_sep = layers.last().expect("at least one layer").separation.clone();
+    let nc_classifier =
+        neural_collapse_classifier(x, &labels, wm, Some(&b)).map_err(ctx("NC3/NC4"))?;
+    let nc_sep = layers
+        .last()
+        .expect("at least one layer")
+        .separation
+        .clone();
     let per_class = outcome.test_per_class_accuracy.clone().unwrap_or_default();
     let test_counts = split.test.class_counts();
     let majority: Vec<usize> = (0..k).filter(|c| !is_minority(*c)).collect();
@@ -334,7 +407,10 @@ fn one_run(
         majority_norm: classifier.majority.mean_norm,
         minority_distance: classifier.minority.mean_distance,
         classifier,
-        neural_collapse: LastLayerCollapse { separation: nc_sep, classifier: nc_classifier },
+        neural_collapse: LastLayerCollapse {
+            separation: nc_sep,
+            classifier: nc_classifier,
+        },
         definitions: DEFINITIONS,
         layers,
         law,
@@ -347,11 +423,21 @@ fn one_run(
 
 fn print_runs(runs: &[ImbalanceRun]) {
     let mut t = Table::new(&[
-        "R", "test acc", "majority acc", "minority acc", "min cos", "maj cos", "min norm", "LPM min cos", "s/epoch",
+        "R",
+        "test acc",
+        "majority acc",
+        "minority acc",
+        "min cos",
+        "maj cos",
+        "min norm",
+        "LPM min cos",
+        "s/epoch",
     ]);
     for r in runs {
         t.row(vec![
-            r.ratio.map(|v| format!("{v}")).unwrap_or_else(|| "counts".into()),
+            r.ratio
+                .map(|v| format!("{v}"))
+                .unwrap_or_else(|| "counts".into()),
             format!("{:.4}", r.test_accuracy),
             format!("{:.4}", r.majority_accuracy),
             format!("{:.4}", r.minority_accuracy),
@@ -376,8 +462,16 @@ fn sweep_charts(runs: &[ImbalanceRun]) -> (Chart, Chart) {
         x_label: "log10 R".into(),
         y_label: "mean pairwise cosine".into(),
         series: vec![
-            Series { name: "network".into(), points: pts(&|r| r.minority_cosine), mark: Mark::LinePoints },
-            Series { name: "Layer-Peeled Model".into(), points: pts(&|r| r.lpm.minority_cosine), mark: Mark::LinePoints },
+            Series {
+                name: "network".into(),
+                points: pts(&|r| r.minority_cosine),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                name: "Layer-Peeled Model".into(),
+                points: pts(&|r| r.lpm.minority_cosine),
+                mark: Mark::LinePoints,
+            },
         ],
     };
     let acc = Chart {
@@ -385,8 +479,16 @@ fn sweep_charts(runs: &[ImbalanceRun]) -> (Chart, Chart) {
         x_label: "log10 R".into(),
         y_label: "test accuracy".into(),
         series: vec![
-            Series { name: "minority classes".into(), points: pts(&|r| Some(r.minority_accuracy)), mark: Mark::LinePoints },
-            Series { name: "majority classes".into(), points: pts(&|r| Some(r.majority_accuracy)), mark: Mark::LinePoints },
+            Series {
+                name: "minority classes".into(),
+                points: pts(&|r| Some(r.minority_accuracy)),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                name: "majority classes".into(),
+                points: pts(&|r| Some(r.majority_accuracy)),
+                mark: Mark::LinePoints,
+            },
         ],
     };
     (cos, acc)
@@ -397,8 +499,15 @@ pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
     let mut notes = Vec::new();
     let split = load_data(&args.data, &mut notes)?;
     let ratios = match (&args.ratios, &args.counts) {
-        (Some(_), Some(_)) => return Err(CliError::usage("ratios", "cannot be combined with --counts")),
-        (Some(r), None) if r.is_empty() => return Err(CliError::usage("ratios", "give at least one ratio")),
+        (Some(_), Some(_)) => {
+            return Err(CliError::usage(
+                "ratios",
+                "cannot be combined with --counts",
+            ))
+        }
+        (Some(r), None) if r.is_empty() => {
+            return Err(CliError::usage("ratios", "give at least one ratio"))
+        }
         (Some(r), None) => r.clone(),
         (None, _) => vec![args.ratio],
     };
@@ -413,7 +522,8 @@ pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
         runs.push(one_run(args, &split, r, &mut data_log)?);
     }
     create_dir(&args.out)?;
-    let report = json!({ "runs": runs, "config": args, "data_source": split.source, "notes": notes });
+    let report =
+        json!({ "runs": runs, "config": args, "data_source": split.source, "notes": notes });
     write_json(&args.out.join("imbalance.json"), &report)?;
     if runs.len() > 1 {
         let (cos, acc) = sweep_charts(&runs);
@@ -422,7 +532,10 @@ pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
     }
     let config = serde_json::to_value(args).expect("serialisable");
     let data = json!({ "source": split.source, "runs": data_log });
-    write_json(&args.out.join("manifest.json"), &manifest("imbalance", config, args.seed, data))?;
+    write_json(
+        &args.out.join("manifest.json"),
+        &manifest("imbalance", config, args.seed, data),
+    )?;
     if args.json {
         if runs.len() == 1 {
             print_json(&runs[0]);
@@ -432,6 +545,9 @@ pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
         return Ok(());
     }
     print_runs(&runs);
-    println!("wrote {}/imbalance.json and manifest.json", args.out.display());
+    println!(
+        "wrote {}/imbalance.json and manifest.json",
+        args.out.display()
+    );
     Ok(())
 }

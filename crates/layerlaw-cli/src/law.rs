@@ -8,12 +8,15 @@ use layerlaw_data::{DatasetKind, Split};
 use layerlaw_geometry::{Labels, LawFit};
 use layerlaw_io::{write_safetensors, ArrayData, NamedArray};
 use layerlaw_train::{
-    Architecture, BnMeasureMode, EpochStats, LayerFeatures, OptimizerKind, TrainConfig, TrainObserver, TrainOutcome,
+    Architecture, BnMeasureMode, EpochStats, LayerFeatures, OptimizerKind, TrainConfig,
+    TrainObserver, TrainOutcome,
 };
 use serde::Serialize;
 use serde_json::json;
 
-use crate::analysis::{analyse_layers, Definitions, LayerData, LayerInput, LayerReport, DEFINITIONS};
+use crate::analysis::{
+    analyse_layers, Definitions, LayerData, LayerInput, LayerReport, DEFINITIONS,
+};
 use crate::error::CliError;
 use crate::measure::{law_chart, print_layers};
 use crate::output::{create_dir, manifest, print_json, write_json};
@@ -83,13 +86,20 @@ pub struct DataArgs {
 pub fn load_data(args: &DataArgs, notes: &mut Vec<String>) -> Result<Split, CliError> {
     if args.embedded {
         if args.dataset != DatasetArg::FashionMnist {
-            return Err(CliError::usage("embedded", "the embedded slice is Fashion-MNIST only"));
+            return Err(CliError::usage(
+                "embedded",
+                "the embedded slice is Fashion-MNIST only",
+            ));
         }
         return Ok(layerlaw_data::embedded_fashion_mnist());
     }
     match layerlaw_data::load(args.dataset.kind(), args.data_dir.as_deref()) {
         Ok(split) => Ok(split),
-        Err(e) if args.dataset == DatasetArg::FashionMnist && args.data_dir.is_none() && e.is_not_found() => {
+        Err(e)
+            if args.dataset == DatasetArg::FashionMnist
+                && args.data_dir.is_none()
+                && e.is_not_found() =>
+        {
             let note = format!("{e}\nfalling back to the embedded Fashion-MNIST slice (100 per class, 1,000 test images)");
             eprintln!("note: {note}");
             notes.push(note);
@@ -255,8 +265,10 @@ impl<'a> MeasuringObserver<'a> {
 impl TrainObserver for MeasuringObserver<'_> {
     fn on_epoch(&mut self, s: &EpochStats) {
         self.bar.set_position(s.epoch as u64);
-        self.bar
-            .set_message(format!("loss {:.4} acc {:.3} lr {:.2e}", s.loss, s.train_accuracy, s.lr));
+        self.bar.set_message(format!(
+            "loss {:.4} acc {:.3} lr {:.2e}",
+            s.loss, s.train_accuracy, s.lr
+        ));
     }
 
     fn on_measure(&mut self, epoch: usize, features: &LayerFeatures) {
@@ -280,7 +292,12 @@ pub fn saved_layer_key(index: usize, name: &str) -> String {
 }
 
 /// Writes the measured features, labels and classifier as safetensors.
-pub fn save_features(path: &Path, outcome: &TrainOutcome, labels: &[usize], classes: usize) -> Result<(), CliError> {
+pub fn save_features(
+    path: &Path,
+    outcome: &TrainOutcome,
+    labels: &[usize],
+    classes: usize,
+) -> Result<(), CliError> {
     let f = &outcome.features;
     let n = labels.len();
     let mut arrays: Vec<NamedArray> = f
@@ -366,17 +383,27 @@ pub fn prepare_data(
 ) -> Result<Prepared, CliError> {
     use layerlaw_data::{to_normalized_f32, ChannelMode};
     let (mean, std, mode): (Vec<f32>, Vec<f32>, ChannelMode) = match (dataset, how) {
-        (DatasetArg::Cifar10, Preprocess::Fnn) => {
-            (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::Only(1))
-        }
-        (DatasetArg::Cifar10, Preprocess::Cnn) => {
-            (vec![0.4914, 0.4822, 0.4465], vec![0.247, 0.243, 0.261], ChannelMode::All)
-        }
+        (DatasetArg::Cifar10, Preprocess::Fnn) => (
+            vec![0.4914, 0.4822, 0.4465],
+            vec![0.247, 0.243, 0.261],
+            ChannelMode::Only(1),
+        ),
+        (DatasetArg::Cifar10, Preprocess::Cnn) => (
+            vec![0.4914, 0.4822, 0.4465],
+            vec![0.247, 0.243, 0.261],
+            ChannelMode::All,
+        ),
         (_, Preprocess::Fnn) => (vec![0.5], vec![0.5], ChannelMode::All),
-        (DatasetArg::FashionMnist, Preprocess::Cnn) => (vec![0.2860], vec![0.3530], ChannelMode::All),
+        (DatasetArg::FashionMnist, Preprocess::Cnn) => {
+            (vec![0.2860], vec![0.3530], ChannelMode::All)
+        }
         (DatasetArg::Mnist, Preprocess::Cnn) => (vec![0.1307], vec![0.3081], ChannelMode::All),
     };
-    let channels = if matches!(mode, ChannelMode::All) { split.train.channels } else { 1 };
+    let channels = if matches!(mode, ChannelMode::All) {
+        split.train.channels
+    } else {
+        1
+    };
     let sub = split.train.subset(train_idx);
     let k = split.train.num_classes();
     let train = layerlaw_train::Dataset {
@@ -393,14 +420,21 @@ pub fn prepare_data(
         shape: [channels, size, size],
         num_classes: k,
     };
-    let idx_bytes: Vec<u8> = train_idx.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect();
+    let idx_bytes: Vec<u8> = train_idx
+        .iter()
+        .flat_map(|&i| (i as u64).to_le_bytes())
+        .collect();
     let checksums = json!({
         "source": split.source,
         "files": split.checksums.iter().map(|(f, h)| json!({"file": f, "sha256": h})).collect::<Vec<_>>(),
         "train_indices_sha256": layerlaw_data::sha256_hex(&idx_bytes),
         "train_features_sha256": layerlaw_data::sha256_hex(&f32_bytes(&train.x)),
     });
-    Ok(Prepared { train, test, checksums })
+    Ok(Prepared {
+        train,
+        test,
+        checksums,
+    })
 }
 
 /// Little-endian bytes of an f32 slice (for checksums).
@@ -411,7 +445,10 @@ pub fn f32_bytes(x: &[f32]) -> Vec<u8> {
 /// Runs `layerlaw law`.
 pub fn run(args: &LawArgs) -> Result<(), CliError> {
     if args.depth < 2 {
-        return Err(CliError::usage("depth", "must be at least 2 (one hidden block and the classifier)"));
+        return Err(CliError::usage(
+            "depth",
+            "must be at least 2 (one hidden block and the classifier)",
+        ));
     }
     if args.measure_every == Some(0) {
         return Err(CliError::usage("measure-every", "must be at least 1"));
@@ -421,7 +458,13 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     notes.push(format!("data: {}", split.source));
     let k = split.train.num_classes();
     let idx = layerlaw_data::per_class_subset(&split.train.labels, args.per_class, k, args.seed)?;
-    let prep = prepare_data(&split, args.data.dataset, args.image_size, &idx, Preprocess::Fnn)?;
+    let prep = prepare_data(
+        &split,
+        args.data.dataset,
+        args.image_size,
+        &idx,
+        Preprocess::Fnn,
+    )?;
     let cfg = TrainConfig {
         architecture: Architecture::Fnn {
             width: args.width,
@@ -437,7 +480,11 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         batch_size: args.batch_size,
         seed: args.seed,
         measure_every: args.measure_every,
-        bn_measure: if args.bn_eval { BnMeasureMode::Eval } else { BnMeasureMode::Train { batch: 100 } },
+        bn_measure: if args.bn_eval {
+            BnMeasureMode::Eval
+        } else {
+            BnMeasureMode::Train { batch: 100 }
+        },
         class_loss_weights: None,
         sample_repeats: None,
         threads: None,
@@ -450,7 +497,11 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     if let Some(e) = obs.error.take() {
         return Err(e);
     }
-    let (layers, law) = analyse_layers("final training features", &feature_inputs(&outcome.features), &labels)?;
+    let (layers, law) = analyse_layers(
+        "final training features",
+        &feature_inputs(&outcome.features),
+        &labels,
+    )?;
     let mut dynamics = obs.dynamics;
     if dynamics.last().map(|d| d.epoch) != Some(args.epochs) {
         dynamics.push(DynamicsPoint {
@@ -481,17 +532,29 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         "Law of equi-separation: depth {}, {:?} lr {}",
         args.depth, args.optimizer, args.lr
     );
-    plot::render(&law_chart(&title, &report.layers, report.law.as_ref()), &args.out.join("law.svg"))?;
-    plot::render(&dynamics_chart(&outcome.features.names, &report.dynamics), &args.out.join("dynamics.svg"))?;
+    plot::render(
+        &law_chart(&title, &report.layers, report.law.as_ref()),
+        &args.out.join("law.svg"),
+    )?;
+    plot::render(
+        &dynamics_chart(&outcome.features.names, &report.dynamics),
+        &args.out.join("dynamics.svg"),
+    )?;
     let mut data = prep.checksums.clone();
     if args.save_features {
         let path = args.out.join("features.safetensors");
         save_features(&path, &outcome, &prep.train.y, k)?;
-        let bytes = std::fs::read(&path).map_err(|source| CliError::Write { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| CliError::Write {
+            path: path.clone(),
+            source,
+        })?;
         data["features_safetensors_sha256"] = json!(layerlaw_data::sha256_hex(&bytes));
     }
     let config = serde_json::to_value(args).expect("serialisable");
-    write_json(&args.out.join("manifest.json"), &manifest("law", config, args.seed, data))?;
+    write_json(
+        &args.out.join("manifest.json"),
+        &manifest("law", config, args.seed, data),
+    )?;
     if args.json {
         print_json(&report);
         return Ok(());
@@ -500,9 +563,15 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     println!(
         "train accuracy {:.4}, test accuracy {}, {:.1} s",
         report.train_accuracy,
-        report.test_accuracy.map(|a| format!("{a:.4}")).unwrap_or_else(|| "n/a".into()),
+        report
+            .test_accuracy
+            .map(|a| format!("{a:.4}"))
+            .unwrap_or_else(|| "n/a".into()),
         report.train_seconds
     );
-    println!("wrote {}/law.json, law.svg, dynamics.svg, manifest.json", args.out.display());
+    println!(
+        "wrote {}/law.json, law.svg, dynamics.svg, manifest.json",
+        args.out.display()
+    );
     Ok(())
 }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use layerlaw_lpm::{default_ratios, solve, sweep, LpmProblem, LpmSolution, Method, SolverOptions, Sweep};
+use layerlaw_lpm::{
+    default_ratios, solve, sweep, LpmProblem, LpmSolution, Method, SolverOptions, Sweep,
+};
 
 use crate::error::CliError;
 use crate::output::{fmt_num, fmt_opt, print_json, Table};
@@ -104,10 +106,16 @@ pub struct SweepArgs {
 /// Log-spaced ratios from `min` to `max` inclusive.
 pub fn log_ratios(min: f64, max: f64, points: usize) -> Result<Vec<f64>, CliError> {
     if !(min.is_finite() && min >= 1.0) {
-        return Err(CliError::usage("ratio-min", format!("must be a finite number ≥ 1, got {min}")));
+        return Err(CliError::usage(
+            "ratio-min",
+            format!("must be a finite number ≥ 1, got {min}"),
+        ));
     }
     if !(max.is_finite() && max >= min) {
-        return Err(CliError::usage("ratio-max", format!("must be finite and ≥ --ratio-min, got {max}")));
+        return Err(CliError::usage(
+            "ratio-max",
+            format!("must be finite and ≥ --ratio-min, got {max}"),
+        ));
     }
     if points == 0 {
         return Err(CliError::usage("points", "must be at least 1"));
@@ -130,11 +138,18 @@ fn problem(args: &SolveArgs) -> Result<LpmProblem, CliError> {
         Some(c) => LpmProblem::from_counts(c),
         None => LpmProblem::step_imbalance(m.majority, m.minority, args.ratio),
     };
-    Ok(builder.e_w(m.ew).e_h(m.eh).minority_weight(m.minority_weight).build()?)
+    Ok(builder
+        .e_w(m.ew)
+        .e_h(m.eh)
+        .minority_weight(m.minority_weight)
+        .build()?)
 }
 
 fn print_solution(s: &LpmSolution) {
-    println!("status {:?}, method {:?}, objective {:.10}, rank {}", s.status, s.method, s.objective, s.rank);
+    println!(
+        "status {:?}, method {:?}, objective {:.10}, rank {}",
+        s.status, s.method, s.objective, s.rank
+    );
     let mut t = Table::new(&["group", "mean cosine", "mean distance", "mean norm"]);
     t.row(vec![
         "minority".into(),
@@ -149,7 +164,10 @@ fn print_solution(s: &LpmSolution) {
         fmt_opt(s.majority_norm),
     ]);
     print!("{}", t.render());
-    println!("distance of the classifier Gram from a simplex ETF: {}", fmt_opt(s.etf_distance));
+    println!(
+        "distance of the classifier Gram from a simplex ETF: {}",
+        fmt_opt(s.etf_distance)
+    );
     for n in &s.notes {
         println!("note: {n}");
     }
@@ -171,10 +189,26 @@ pub fn sweep_chart(s: &Sweep) -> Chart {
         x_label: "log10 R".into(),
         y_label: "cosine / norm".into(),
         series: vec![
-            Series { name: "minority cosine".into(), points: pts(&|p| p.minority_cosine), mark: Mark::LinePoints },
-            Series { name: "majority cosine".into(), points: pts(&|p| p.majority_cosine), mark: Mark::LinePoints },
-            Series { name: "minority norm".into(), points: pts(&|p| p.minority_norm), mark: Mark::ThinLine },
-            Series { name: "majority norm".into(), points: pts(&|p| p.majority_norm), mark: Mark::ThinLine },
+            Series {
+                name: "minority cosine".into(),
+                points: pts(&|p| p.minority_cosine),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                name: "majority cosine".into(),
+                points: pts(&|p| p.majority_cosine),
+                mark: Mark::LinePoints,
+            },
+            Series {
+                name: "minority norm".into(),
+                points: pts(&|p| p.minority_norm),
+                mark: Mark::ThinLine,
+            },
+            Series {
+                name: "majority norm".into(),
+                points: pts(&|p| p.majority_norm),
+                mark: Mark::ThinLine,
+            },
         ],
     }
 }
@@ -197,9 +231,16 @@ pub fn run(cmd: &LpmCommand) -> Result<(), CliError> {
             let ratios = log_ratios(args.ratio_min, args.ratio_max, args.points)?;
             let opts = SolverOptions::with_method(m.method.method());
             let bar = progress::bar(ratios.len() as u64, "sweep", m.json);
-            let s = sweep(m.majority, m.minority, m.ew, m.eh, m.minority_weight, &ratios, &opts, |done, _| {
-                bar.set_position(done as u64)
-            });
+            let s = sweep(
+                m.majority,
+                m.minority,
+                m.ew,
+                m.eh,
+                m.minority_weight,
+                &ratios,
+                &opts,
+                |done, _| bar.set_position(done as u64),
+            );
             bar.finish_and_clear();
             let s = s?;
             if let Some(path) = &args.plot {
@@ -209,7 +250,16 @@ pub fn run(cmd: &LpmCommand) -> Result<(), CliError> {
                 print_json(&s);
                 return Ok(());
             }
-            let mut t = Table::new(&["R", "status", "objective", "min cos", "maj cos", "min dist", "min norm", "maj norm"]);
+            let mut t = Table::new(&[
+                "R",
+                "status",
+                "objective",
+                "min cos",
+                "maj cos",
+                "min dist",
+                "min norm",
+                "maj norm",
+            ]);
             for p in &s.points {
                 t.row(vec![
                     fmt_num(p.ratio),
@@ -224,7 +274,10 @@ pub fn run(cmd: &LpmCommand) -> Result<(), CliError> {
             }
             print!("{}", t.render());
             match s.collapse_ratio {
-                Some(r) => println!("Minority Collapse from R* = {r:.4} (tolerance {})", s.collapse_tolerance),
+                Some(r) => println!(
+                    "Minority Collapse from R* = {r:.4} (tolerance {})",
+                    s.collapse_tolerance
+                ),
                 None => println!("no Minority Collapse in the swept range"),
             }
             for n in &s.notes {

@@ -7,7 +7,10 @@ use layerlaw_geometry::{Labels, LawFit};
 use layerlaw_io::{load_feature_set, ArrayData, FeatureSet, Selection};
 use serde::Serialize;
 
-use crate::analysis::{analyse_classifier, analyse_layers, ClassifierReport, Definitions, LayerData, LayerInput, LayerReport, DEFINITIONS};
+use crate::analysis::{
+    analyse_classifier, analyse_layers, ClassifierReport, Definitions, LayerData, LayerInput,
+    LayerReport, DEFINITIONS,
+};
 use crate::error::CliError;
 use crate::output::{fmt_num, fmt_opt, print_json, Table};
 use crate::plot::{self, Chart, Mark, Series};
@@ -84,7 +87,11 @@ fn layer_inputs(set: &FeatureSet) -> Vec<LayerInput<'_>> {
 }
 
 /// Builds the report of a loaded feature set.
-pub fn measure_set(set: &FeatureSet, num_classes: Option<usize>, minority: &[usize]) -> Result<MeasureReport, CliError> {
+pub fn measure_set(
+    set: &FeatureSet,
+    num_classes: Option<usize>,
+    minority: &[usize],
+) -> Result<MeasureReport, CliError> {
     let file = set.path.display().to_string();
     let labels = Labels::new(&set.labels, num_classes).map_err(|source| CliError::Analysis {
         context: format!("labels of {file}"),
@@ -121,14 +128,20 @@ pub fn measure_set(set: &FeatureSet, num_classes: Option<usize>, minority: &[usi
 pub fn law_chart(title: &str, layers: &[LayerReport], law: Option<&LawFit>) -> Chart {
     let mut series = vec![Series {
         name: "ln D (measured)".into(),
-        points: layers.iter().map(|l| (l.index as f64, l.fuzziness().ln())).collect(),
+        points: layers
+            .iter()
+            .map(|l| (l.index as f64, l.fuzziness().ln()))
+            .collect(),
         mark: Mark::Points,
     }];
     if let Some(fit) = law {
         let last = layers.len().saturating_sub(1) as f64;
         series.push(Series {
             name: format!("fit: rho = {:.3}, r = {}", fit.rho, fmt_opt(fit.pearson_r)),
-            points: vec![(0.0, fit.intercept), (last, fit.intercept + fit.slope * last)],
+            points: vec![
+                (0.0, fit.intercept),
+                (last, fit.intercept + fit.slope * last),
+            ],
             mark: Mark::Line,
         });
     }
@@ -184,7 +197,10 @@ pub fn run(args: &MeasureArgs) -> Result<(), CliError> {
     let report = measure_set(&set, args.num_classes, &minority)?;
     if let Some(path) = &args.plot {
         let title = format!("Separation fuzziness by layer: {}", args.file.display());
-        plot::render(&law_chart(&title, &report.layers, report.law.as_ref()), path)?;
+        plot::render(
+            &law_chart(&title, &report.layers, report.law.as_ref()),
+            path,
+        )?;
     }
     if args.json {
         print_json(&report);

@@ -18,7 +18,10 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), CliError> 
 
 /// Prints `value` as one pretty JSON object on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("report types serialise to JSON"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("report types serialise to JSON")
+    );
 }
 
 /// Creates the output directory (and parents).
@@ -59,7 +62,10 @@ impl Table {
             }
         }
         let mut out = String::new();
-        for (i, r) in std::iter::once(&self.header).chain(self.rows.iter()).enumerate() {
+        for (i, r) in std::iter::once(&self.header)
+            .chain(self.rows.iter())
+            .enumerate()
+        {
             let line: Vec<String> = r
                 .iter()
                 .enumerate()

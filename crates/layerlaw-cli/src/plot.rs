@@ -100,7 +100,12 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
         .iter()
         .flat_map(|s| s.points.iter())
         .filter(|(x, y)| x.is_finite() && y.is_finite());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, y) in pts {
         x0 = x0.min(x);
         x1 = x1.max(x);
@@ -117,7 +122,10 @@ fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
     (pad(x0, x1), pad(y0, y1))
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, chart: &Chart) -> Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    chart: &Chart,
+) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let ((x0, x1), (y0, y1)) = bounds(chart);
@@ -150,7 +158,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, chart
                 ctx.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                     .map_err(err)?
                     .label(s.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], legend_color.stroke_width(2))
+                    });
                 if s.mark == Mark::LinePoints {
                     ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                         .map_err(err)?;
@@ -160,7 +170,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, chart
                 ctx.draw_series(LineSeries::new(pts.clone(), color.mix(0.6).stroke_width(1)))
                     .map_err(err)?
                     .label(s.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], legend_color.mix(0.6)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], legend_color.mix(0.6))
+                    });
             }
             Mark::Points => {
                 ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))

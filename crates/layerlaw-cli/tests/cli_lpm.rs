@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn layerlaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerlaw")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_layerlaw"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn json(args: &[&str]) -> Value {
@@ -16,7 +19,17 @@ fn json(args: &[&str]) -> Value {
 
 #[test]
 fn solve_reports_the_balanced_etf_and_minority_collapse() {
-    let v = json(&["lpm", "solve", "--majority", "5", "--minority", "5", "--ratio", "1", "--json"]);
+    let v = json(&[
+        "lpm",
+        "solve",
+        "--majority",
+        "5",
+        "--minority",
+        "5",
+        "--ratio",
+        "1",
+        "--json",
+    ]);
     for key in [
         "status",
         "objective",
@@ -40,13 +53,24 @@ fn solve_reports_the_balanced_etf_and_minority_collapse() {
     let v = json(&["lpm", "solve", "--ratio", "100", "--json"]);
     assert!(v["minority_distance"].as_f64().unwrap() < 1e-3);
     // Reweighting by w_r = R restores the ETF.
-    let v = json(&["lpm", "solve", "--ratio", "100", "--minority-weight", "100", "--json"]);
+    let v = json(&[
+        "lpm",
+        "solve",
+        "--ratio",
+        "100",
+        "--minority-weight",
+        "100",
+        "--json",
+    ]);
     assert!((v["minority_cosine"].as_f64().unwrap() + 1.0 / 9.0).abs() < 1e-4);
     // Arbitrary counts are accepted; the table mode prints both groups.
     let o = layerlaw(&["lpm", "solve", "--counts", "100,50,20,5"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("minority") && out.contains("majority"), "{out}");
+    assert!(
+        out.contains("minority") && out.contains("majority"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -71,14 +95,31 @@ fn sweep_finds_the_collapse_ratio_and_plots() {
     // cvxpy 1.9.3 + Clarabel re-solve (see crates/layerlaw-lpm/tests/step_imbalance.rs): collapse from R ≈ 12.2.
     let r = v["collapse_ratio"].as_f64().unwrap();
     assert!((11.5..13.0).contains(&r), "collapse ratio {r}");
-    assert!(std::fs::read_to_string(&plot).unwrap().contains("minority cosine"));
+    assert!(std::fs::read_to_string(&plot)
+        .unwrap()
+        .contains("minority cosine"));
 }
 
 #[test]
 fn bad_input_is_a_clear_error() {
     let cases: &[(&[&str], &str)] = &[
-        (&["lpm", "solve", "--majority", "1", "--minority", "0"], "class"),
-        (&["lpm", "solve", "--majority", "0", "--minority", "5", "--ratio", "10"], "k_a"),
+        (
+            &["lpm", "solve", "--majority", "1", "--minority", "0"],
+            "class",
+        ),
+        (
+            &[
+                "lpm",
+                "solve",
+                "--majority",
+                "0",
+                "--minority",
+                "5",
+                "--ratio",
+                "10",
+            ],
+            "k_a",
+        ),
         (&["lpm", "solve", "--ratio", "0.5"], "ratio"),
         (&["lpm", "solve", "--ew", "0"], "e_w"),
         (&["lpm", "solve", "--eh", "-1"], "e_h"),
@@ -93,6 +134,9 @@ fn bad_input_is_a_clear_error() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{args:?} succeeded");
         assert!(!e.contains("panicked"), "{args:?}: {e}");
-        assert!(e.to_lowercase().contains(needle), "{args:?}: {e:?} lacks {needle:?}");
+        assert!(
+            e.to_lowercase().contains(needle),
+            "{args:?}: {e:?} lacks {needle:?}"
+        );
     }
 }

@@ -31,7 +31,12 @@ const N: usize = 30;
 const K: usize = 3;
 const P: usize = 4;
 const SHIFTS: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
-const EXPECTED_D: [f64; 4] = [8.28946584400481, 2.0120067738097482, 0.4933528415321791, 0.12200684389820206];
+const EXPECTED_D: [f64; 4] = [
+    8.28946584400481,
+    2.0120067738097482,
+    0.4933528415321791,
+    0.12200684389820206,
+];
 
 fn labels() -> Vec<i64> {
     (0..N).map(|i| (i % K) as i64).collect()
@@ -73,7 +78,10 @@ fn write_file(dir: &Path, name: &str, arrays: &[NamedArray]) -> PathBuf {
 }
 
 fn layerlaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerlaw")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_layerlaw"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -81,7 +89,11 @@ fn stderr(o: &Output) -> String {
 }
 
 fn assert_fails(o: &Output, needles: &[&str]) {
-    assert!(!o.status.success(), "expected failure, got success: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let e = stderr(o);
     assert!(!e.contains("panicked"), "panic: {e}");
     for n in needles {
@@ -98,7 +110,13 @@ fn json_matches_numpy_reference() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "f.safetensors", &arrays(labels()));
     let plot = dir.path().join("law.svg");
-    let o = layerlaw(&["measure", path.to_str().unwrap(), "--json", "--plot", plot.to_str().unwrap()]);
+    let o = layerlaw(&[
+        "measure",
+        path.to_str().unwrap(),
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["n"], 30);
@@ -112,7 +130,11 @@ fn json_matches_numpy_reference() {
         assert_eq!(layer["index"], l);
         assert_eq!(layer["dim"], 4);
         let d = layer["fuzziness"].as_f64().unwrap();
-        assert!(rel(d, EXPECTED_D[l]) < 1e-9, "layer {l}: {d} vs {}", EXPECTED_D[l]);
+        assert!(
+            rel(d, EXPECTED_D[l]) < 1e-9,
+            "layer {l}: {d} vs {}",
+            EXPECTED_D[l]
+        );
         // Balanced classes: D = K * NC1.
         assert!(rel(d, 3.0 * layer["nc1"].as_f64().unwrap()) < 1e-9);
     }
@@ -121,7 +143,10 @@ fn json_matches_numpy_reference() {
     assert!(rel(law["intercept"].as_f64().unwrap(), 2.1102254827383806) < 1e-9);
     assert!(rel(law["rho"].as_f64().unwrap(), 0.24508126509411843) < 1e-9);
     assert!(rel(law["pearson_r"].as_f64().unwrap(), -0.9999955690705935) < 1e-9);
-    assert!(v["definitions"]["nc1"].as_str().unwrap().contains("D = K * NC1"));
+    assert!(v["definitions"]["nc1"]
+        .as_str()
+        .unwrap()
+        .contains("D = K * NC1"));
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.contains("<svg"));
 }
@@ -134,7 +159,13 @@ fn layer_selection_order_and_npy_directory() {
     for a in arrays(labels()) {
         write_npy(&npy.join(format!("{}.npy", a.name)), &a).unwrap();
     }
-    let o = layerlaw(&["measure", npy.to_str().unwrap(), "--layers", "layer3,layer0", "--json"]);
+    let o = layerlaw(&[
+        "measure",
+        npy.to_str().unwrap(),
+        "--layers",
+        "layer3,layer0",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let layers = v["layers"].as_array().unwrap();
@@ -157,7 +188,11 @@ fn classifier_metrics_are_reported() {
             w[k * P + j] = if j % K == k { 1.0 } else { 0.0 };
         }
     }
-    a.push(NamedArray { name: "fc.weight".into(), shape: vec![K, P], data: ArrayData::F64(w) });
+    a.push(NamedArray {
+        name: "fc.weight".into(),
+        shape: vec![K, P],
+        data: ArrayData::F64(w),
+    });
     let path = write_file(dir.path(), "c.safetensors", &a);
     let o = layerlaw(&[
         "measure",
@@ -179,16 +214,31 @@ fn bad_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Missing file.
-    assert_fails(&layerlaw(&["measure", d.join("nope.npz").to_str().unwrap()]), &["nope.npz"]);
+    assert_fails(
+        &layerlaw(&["measure", d.join("nope.npz").to_str().unwrap()]),
+        &["nope.npz"],
+    );
     // Unknown layer key.
     let good = write_file(d, "good.safetensors", &arrays(labels()));
-    assert_fails(&layerlaw(&["measure", good.to_str().unwrap(), "--layers", "layer9"]), &["layer9"]);
+    assert_fails(
+        &layerlaw(&["measure", good.to_str().unwrap(), "--layers", "layer9"]),
+        &["layer9"],
+    );
     // Unknown labels key.
-    assert_fails(&layerlaw(&["measure", good.to_str().unwrap(), "--labels", "y"]), &["y"]);
+    assert_fails(
+        &layerlaw(&["measure", good.to_str().unwrap(), "--labels", "y"]),
+        &["y"],
+    );
     // Label out of the range given by --num-classes.
-    assert_fails(&layerlaw(&["measure", good.to_str().unwrap(), "--num-classes", "2"]), &["2"]);
+    assert_fails(
+        &layerlaw(&["measure", good.to_str().unwrap(), "--num-classes", "2"]),
+        &["2"],
+    );
     // An empty class within 0..K.
-    assert_fails(&layerlaw(&["measure", good.to_str().unwrap(), "--num-classes", "4"]), &["3"]);
+    assert_fails(
+        &layerlaw(&["measure", good.to_str().unwrap(), "--num-classes", "4"]),
+        &["3"],
+    );
     // Fewer than two classes.
     let one = write_file(d, "one.safetensors", &arrays(vec![0; N]));
     assert_fails(&layerlaw(&["measure", one.to_str().unwrap()]), &["class"]);
@@ -196,36 +246,64 @@ fn bad_inputs_are_clear_errors() {
     let mut neg = labels();
     neg[4] = -1;
     let negf = write_file(d, "neg.safetensors", &arrays(neg));
-    assert_fails(&layerlaw(&["measure", negf.to_str().unwrap()]), &["neg.safetensors"]);
+    assert_fails(
+        &layerlaw(&["measure", negf.to_str().unwrap()]),
+        &["neg.safetensors"],
+    );
     // Labels of the wrong length.
     let short = write_file(d, "short.safetensors", &arrays(labels()[..N - 1].to_vec()));
-    assert_fails(&layerlaw(&["measure", short.to_str().unwrap()]), &["short.safetensors"]);
+    assert_fails(
+        &layerlaw(&["measure", short.to_str().unwrap()]),
+        &["short.safetensors"],
+    );
     // NaN in a feature: the layer and row are named.
     let mut a = arrays(labels());
     if let ArrayData::F64(x) = &mut a[2].data {
         x[7 * P + 1] = f64::NAN;
     }
     let nan = write_file(d, "nan.safetensors", &a);
-    assert_fails(&layerlaw(&["measure", nan.to_str().unwrap()]), &["nan.safetensors", "layer2", "7"]);
+    assert_fails(
+        &layerlaw(&["measure", nan.to_str().unwrap()]),
+        &["nan.safetensors", "layer2", "7"],
+    );
     // All class means equal: SS_b = 0.
     let flat: Vec<NamedArray> = vec![
-        NamedArray { name: "h".into(), shape: vec![4, 1], data: ArrayData::F64(vec![1.0, -1.0, 1.0, -1.0]) },
-        NamedArray { name: "labels".into(), shape: vec![4], data: ArrayData::Int(vec![0, 0, 1, 1]) },
+        NamedArray {
+            name: "h".into(),
+            shape: vec![4, 1],
+            data: ArrayData::F64(vec![1.0, -1.0, 1.0, -1.0]),
+        },
+        NamedArray {
+            name: "labels".into(),
+            shape: vec![4],
+            data: ArrayData::Int(vec![0, 0, 1, 1]),
+        },
     ];
     let flatf = write_file(d, "flat.safetensors", &flat);
-    assert_fails(&layerlaw(&["measure", flatf.to_str().unwrap()]), &["flat.safetensors", "h"]);
+    assert_fails(
+        &layerlaw(&["measure", flatf.to_str().unwrap()]),
+        &["flat.safetensors", "h"],
+    );
     // Truncated file.
     let bytes = std::fs::read(&good).unwrap();
     let cut = d.join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
-    assert_fails(&layerlaw(&["measure", cut.to_str().unwrap()]), &["cut.safetensors"]);
+    assert_fails(
+        &layerlaw(&["measure", cut.to_str().unwrap()]),
+        &["cut.safetensors"],
+    );
     // Corrupt npz.
     let bad = d.join("bad.npz");
     std::fs::write(&bad, b"PK\x03\x04 definitely not a zip").unwrap();
     assert_fails(&layerlaw(&["measure", bad.to_str().unwrap()]), &["bad.npz"]);
     // Bad plot extension.
     assert_fails(
-        &layerlaw(&["measure", good.to_str().unwrap(), "--plot", d.join("x.pdf").to_str().unwrap()]),
+        &layerlaw(&[
+            "measure",
+            good.to_str().unwrap(),
+            "--plot",
+            d.join("x.pdf").to_str().unwrap(),
+        ]),
         &["x.pdf"],
     );
 }
