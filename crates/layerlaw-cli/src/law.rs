@@ -264,7 +264,7 @@ impl<'a> MeasuringObserver<'a> {
 
 impl TrainObserver for MeasuringObserver<'_> {
     fn on_epoch(&mut self, s: &EpochStats) {
-        self.bar.set_position(s.epoch as u64);
+        self.bar.set_position(s.epoch as u64 + 1);
         self.bar.set_message(format!(
             "loss {:.4} acc {:.3} lr {:.2e}",
             s.loss, s.train_accuracy, s.lr

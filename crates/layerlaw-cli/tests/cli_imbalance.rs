@@ -53,7 +53,7 @@ fn imbalance_raises_the_minority_cosine_and_reports_everything() {
             assert!(r.get(key).is_some(), "missing {key}");
         }
     }
-    assert_eq!(runs[0]["counts"], serde_json::json!([100; 10]));
+    assert_eq!(runs[0]["counts"], serde_json::json!(vec![100; 10]));
     assert_eq!(
         runs[1]["counts"],
         serde_json::json!([100, 100, 100, 100, 100, 2, 2, 2, 2, 2])
