@@ -4,8 +4,9 @@
 # Writes out/figure1/<run>/{law.json,law.svg,dynamics.svg,manifest.json} and out/figure1/table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p layerlaw-cli
-bin=target/release/layerlaw
+# LAYERLAW_BIN=path/to/layerlaw skips the release build.
+bin=${LAYERLAW_BIN:-target/release/layerlaw}
+[ -n "${LAYERLAW_BIN:-}" ] || cargo build --release -p layerlaw-cli
 out=${OUT:-out/figure1}
 epochs=${EPOCHS:-600}
 mkdir -p "$out"
