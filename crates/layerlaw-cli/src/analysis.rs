@@ -4,7 +4,7 @@
 use faer::MatRef;
 use layerlaw_geometry::{
     classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse,
-    ClassifierGeometry, Labels, LawFit, Separation, SeparationOptions,
+    ClassifierGeometry, GeometryError, Labels, LawFit, Separation, SeparationOptions,
 };
 use serde::Serialize;
 
@@ -68,10 +68,16 @@ pub const DEFINITIONS: Definitions = Definitions {
 };
 
 /// Measures every layer and fits the law over them in order.
+///
+/// With `degenerate_notes` (training runs), a layer whose class means are all equal to rounding (SS_b = 0, D
+/// undefined; e.g. a deep net without BatchNorm that maps every input to the same point) ends the list: it and the
+/// layers after it are left out of the report and the fit, and a note says so. Without it (user files), that layer
+/// is an error.
 pub fn analyse_layers(
     file: &str,
     layers: &[LayerInput<'_>],
     labels: &Labels,
+    mut degenerate_notes: Option<&mut Vec<String>>,
 ) -> Result<(Vec<LayerReport>, Option<LawFit>), CliError> {
     let opts = SeparationOptions::default();
     let n = labels.len();
@@ -89,8 +95,20 @@ pub fn analyse_layers(
             LayerData::F64(d) => {
                 separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts)
             }
-        }
-        .map_err(geometry_err)?;
+        };
+        let sep = match (sep, degenerate_notes.as_deref_mut()) {
+            (Ok(sep), _) => sep,
+            (Err(GeometryError::ZeroBetweenClass { .. }), Some(notes)) => {
+                notes.push(format!(
+                    "layer {index} ('{}') and the layers after it were not measured: all class means are \
+                     equal to rounding there (SS_b = 0), so D is undefined; the law fit uses layers 0..{}",
+                    layer.name,
+                    index.saturating_sub(1)
+                ));
+                break;
+            }
+            (Err(e), _) => return Err(geometry_err(e)),
+        };
         reports.push(LayerReport {
             name: layer.name.clone(),
             index,
@@ -151,4 +169,41 @@ pub fn analyse_classifier(
     .map_err(ctx)?;
     let groups = classifier_geometry(wm, minority).map_err(ctx)?;
     Ok(ClassifierReport { collapse, groups })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degenerate_layer_ends_a_training_report_but_fails_a_file() {
+        let labels = Labels::new(&[0, 0, 1, 1], None).unwrap();
+        let good = [0.0f64, 0.1, 1.0, 1.2];
+        let constant = [3.0f64; 4];
+        let layers = [
+            LayerInput {
+                name: "input".into(),
+                dim: 1,
+                data: LayerData::F64(&good),
+            },
+            LayerInput {
+                name: "block1".into(),
+                dim: 1,
+                data: LayerData::F64(&good),
+            },
+            LayerInput {
+                name: "block2".into(),
+                dim: 1,
+                data: LayerData::F64(&constant),
+            },
+        ];
+        let mut notes = Vec::new();
+        let (reports, law) = analyse_layers("t", &layers, &labels, Some(&mut notes)).unwrap();
+        assert_eq!(reports.len(), 2);
+        assert!(law.is_some());
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("block2"), "{notes:?}");
+        let err = analyse_layers("t", &layers, &labels, None).unwrap_err();
+        assert!(err.to_string().contains("block2"), "{err}");
+    }
 }

@@ -342,10 +342,12 @@ fn one_run(
     let outcome = layerlaw_train::train(&cfg, &prep.train, Some(&prep.test), &mut obs);
     obs.finish();
     let outcome = outcome?;
+    let mut notes = Vec::new();
     let (layers, law) = analyse_layers(
         "training features",
         &feature_inputs(&outcome.features),
         &labels,
+        Some(&mut notes),
     )?;
     let p = outcome.penultimate_dim;
     let w: Vec<f64> = outcome

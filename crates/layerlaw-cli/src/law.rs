@@ -275,7 +275,13 @@ impl TrainObserver for MeasuringObserver<'_> {
         if self.error.is_some() {
             return;
         }
-        match analyse_layers("training features", &feature_inputs(features), self.labels) {
+        let mut notes = Vec::new();
+        match analyse_layers(
+            "training features",
+            &feature_inputs(features),
+            self.labels,
+            Some(&mut notes),
+        ) {
             Ok((layers, law)) => self.dynamics.push(DynamicsPoint {
                 epoch,
                 fuzziness: layers.iter().map(|l| l.fuzziness()).collect(),
@@ -339,7 +345,7 @@ pub fn dynamics_chart(names: &[String], dynamics: &[DynamicsPoint]) -> Chart {
             name: format!("l={l} {name}"),
             points: dynamics
                 .iter()
-                .map(|p| (p.epoch as f64, p.fuzziness[l].ln()))
+                .filter_map(|p| p.fuzziness.get(l).map(|d| (p.epoch as f64, d.ln())))
                 .collect(),
             mark: Mark::LinePoints,
         })
@@ -501,6 +507,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         "final training features",
         &feature_inputs(&outcome.features),
         &labels,
+        Some(&mut notes),
     )?;
     let mut dynamics = obs.dynamics;
     if dynamics.last().map(|d| d.epoch) != Some(args.epochs) {

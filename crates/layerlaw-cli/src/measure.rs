@@ -98,7 +98,7 @@ pub fn measure_set(
         source,
     })?;
     let inputs = layer_inputs(set);
-    let (layers, law) = analyse_layers(&file, &inputs, &labels)?;
+    let (layers, law) = analyse_layers(&file, &inputs, &labels, None)?;
     let classifier = match (&set.classifier_weight, inputs.last()) {
         (Some((k, _p, w)), Some(last)) => Some(analyse_classifier(
             last,
