@@ -6,6 +6,7 @@ use layerlaw_geometry::{
     classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse,
     ClassifierGeometry, GeometryError, Labels, LawFit, Separation, SeparationOptions,
 };
+pub use layerlaw_geometry::{Definitions, DEFINITIONS};
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -46,26 +47,6 @@ impl LayerReport {
         self.separation.fuzziness
     }
 }
-
-/// The definitions printed with every report, so readers know which convention each number uses.
-#[derive(Clone, Debug, Serialize)]
-pub struct Definitions {
-    /// What `fuzziness` is.
-    pub fuzziness: &'static str,
-    /// What `nc1` is.
-    pub nc1: &'static str,
-    /// How the law is fitted.
-    pub law: &'static str,
-}
-
-/// The standard definitions.
-pub const DEFINITIONS: Definitions = Definitions {
-    fuzziness: "He & Su (PNAS 2023): D = Tr(SS_w SS_b^+), SS_b = (1/n) sum_k n_k (m_k - m)(m_k - m)^T, \
-                SS_w = (1/n) sum_k sum_i (x_ki - m_k)(x_ki - m_k)^T",
-    nc1: "Papyan, Han & Donoho (PNAS 2020): NC1 = Tr(Sigma_W Sigma_B^+)/K with Sigma_B over unweighted class means \
-          centred at their mean; for balanced classes D = K * NC1",
-    law: "least squares of ln D_l on l = 0..L; rho = exp(slope); pearson_r is r(l, ln D_l), close to -1 when the law holds",
-};
 
 /// Measures every layer and fits the law over them in order.
 ///

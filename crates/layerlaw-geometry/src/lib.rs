@@ -43,6 +43,7 @@ mod between;
 mod blocks;
 mod class_means;
 mod classifier;
+mod definitions;
 mod error;
 mod kernels;
 mod labels;
@@ -58,6 +59,7 @@ pub use classifier::{
     classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry,
     GroupGeometry,
 };
+pub use definitions::{Definitions, DEFINITIONS};
 pub use error::{GeometryError, Result};
 pub use labels::Labels;
 pub use law::{fit_law, LawFit};

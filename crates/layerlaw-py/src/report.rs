@@ -2,7 +2,9 @@
 //! the `file` key) and parsed into Python objects by `layerlaw._reports`.
 
 use faer::Mat;
-use layerlaw_geometry::{fit_law, ClassifierCollapse, ClassifierGeometry, LawFit, Separation};
+use layerlaw_geometry::{
+    fit_law, ClassifierCollapse, ClassifierGeometry, Definitions, LawFit, Separation, DEFINITIONS,
+};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyErr;
 use serde::Serialize;
@@ -19,27 +21,6 @@ pub struct LayerReport {
     #[serde(flatten)]
     pub separation: Separation,
 }
-
-/// The definitions printed with every report (identical to the CLI's), so readers know which
-/// convention each number uses.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Definitions {
-    /// What `fuzziness` is.
-    pub fuzziness: &'static str,
-    /// What `nc1` is.
-    pub nc1: &'static str,
-    /// How the law is fitted.
-    pub law: &'static str,
-}
-
-/// The standard definitions (same text as `layerlaw measure --json`).
-pub const DEFINITIONS: Definitions = Definitions {
-    fuzziness: "He & Su (PNAS 2023): D = Tr(SS_w SS_b^+), SS_b = (1/n) sum_k n_k (m_k - m)(m_k - m)^T, \
-                SS_w = (1/n) sum_k sum_i (x_ki - m_k)(x_ki - m_k)^T",
-    nc1: "Papyan, Han & Donoho (PNAS 2020): NC1 = Tr(Sigma_W Sigma_B^+)/K with Sigma_B over unweighted class means \
-          centred at their mean; for balanced classes D = K * NC1",
-    law: "least squares of ln D_l on l = 0..L; rho = exp(slope); pearson_r is r(l, ln D_l), close to -1 when the law holds",
-};
 
 /// NC3/NC4 of the last layer against a linear classifier, and the minority/majority geometry
 /// of its rows (Fang, He, Long & Su, PNAS 2021).
