@@ -11,7 +11,7 @@ use layerlaw_geometry::{
     Labels, LawFit, Separation,
 };
 use layerlaw_lpm::{LpmProblem, SolverOptions};
-use layerlaw_train::{Architecture, BnMeasureMode, EpochStats, OptimizerKind, TrainConfig};
+use layerlaw_train::{Architecture, BnMeasureMode, EpochStats, TrainConfig};
 use serde::Serialize;
 use serde_json::json;
 
@@ -315,11 +315,7 @@ fn one_run(
     });
     let cfg = TrainConfig {
         architecture,
-        optimizer: match args.optimizer {
-            OptimizerArg::Sgd => OptimizerKind::Sgd,
-            OptimizerArg::Momentum => OptimizerKind::Momentum,
-            OptimizerArg::Adam => OptimizerKind::Adam,
-        },
+        optimizer: args.optimizer.kind(),
         lr: args.lr,
         momentum: 0.9,
         weight_decay: args.weight_decay,

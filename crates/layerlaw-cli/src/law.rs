@@ -59,7 +59,8 @@ pub enum OptimizerArg {
 }
 
 impl OptimizerArg {
-    fn kind(self) -> OptimizerKind {
+    /// The trainer's optimiser.
+    pub fn kind(self) -> OptimizerKind {
         match self {
             OptimizerArg::Sgd => OptimizerKind::Sgd,
             OptimizerArg::Momentum => OptimizerKind::Momentum,
