@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, first_non_finite, has_contiguous_rows, load_rows, row_slice};
 use crate::error::{GeometryError, Result};
-use crate::kernels::add_row;
+use crate::kernels::{add_row, Isa};
 use crate::scalar::Scalar;
 
 /// Rows loaded at a time when rows are not contiguous.
@@ -20,6 +20,7 @@ pub(crate) fn class_means<T: Scalar>(
 ) -> Result<Mat<f64>> {
     let (n, p, k) = (x.nrows(), x.ncols(), counts.len());
     let chunks = chunk_ranges(n, k, p);
+    let isa = Isa::detect();
     let partials: Vec<std::result::Result<Vec<f64>, GeometryError>> = chunks
         .par_iter()
         .map(|rows| {
@@ -27,6 +28,7 @@ pub(crate) fn class_means<T: Scalar>(
             if has_contiguous_rows(x) {
                 for i in rows.clone() {
                     add_row(
+                        isa,
                         &mut sums[labels[i] * p..(labels[i] + 1) * p],
                         row_slice(x, i),
                     );
@@ -39,7 +41,7 @@ pub(crate) fn class_means<T: Scalar>(
                     load_rows(x, start..end, &mut buf);
                     for i in start..end {
                         let src = &buf[(i - start) * p..(i - start + 1) * p];
-                        add_row(&mut sums[labels[i] * p..(labels[i] + 1) * p], src);
+                        add_row(isa, &mut sums[labels[i] * p..(labels[i] + 1) * p], src);
                     }
                     start = end;
                 }

@@ -1,17 +1,71 @@
-//! Hot loops of the two passes. Each is compiled for the baseline target and, on x86-64, with
-//! AVX2+FMA enabled (chosen at run time, once per call). All variants accumulate in f64;
-//! they differ only in rounding (fused versus separate multiply-add).
+//! Hot loops of the two passes, compiled three times: portable (baseline target), AVX2+FMA and
+//! AVX-512F, the widest one the CPU supports being chosen at run time ([`Isa::detect`]).
+//!
+//! All variants accumulate in f64 and read f32 input directly (widened in registers, no f64 copy
+//! of the features). They differ only in rounding (fused versus separate multiply-add, and
+//! the order in which lane partial sums are added), i.e. in the last bits of the results; on
+//! one machine every run is bit-for-bit identical.
 
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, SliceKind};
 
-/// Lanes per accumulator of the elementwise kernels.
-const LANES: usize = 8;
+/// Lanes of a packed block of the projection kernel (one AVX-512 register of f64, two AVX2).
+pub(crate) const BLOCK: usize = 8;
 /// Rows processed together by the projection kernel (they share the loads of Q).
 pub(crate) const TILE_ROWS: usize = 2;
-/// Most columns of Q processed together by the projection kernel.
-const GROUP: usize = 4;
-/// Lanes per accumulator of the projection kernel (one AVX2 register of f64).
-const DOT_LANES: usize = 4;
+/// Lanes per accumulator of the elementwise kernels.
+const LANES: usize = 8;
+
+/// Instruction-set level of the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// Baseline target, no explicit SIMD.
+    Portable,
+    /// x86-64 AVX2 with FMA (4 f64 lanes, 16 registers).
+    Avx2,
+    /// x86-64 AVX-512F (8 f64 lanes, 32 registers).
+    Avx512,
+}
+
+impl Isa {
+    /// The widest level this CPU supports.
+    pub(crate) fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+
+    /// Every level this CPU can run (for tests).
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Isa> {
+        let mut out = vec![Isa::Portable];
+        let best = Isa::detect();
+        if best != Isa::Portable {
+            out.push(Isa::Avx2);
+        }
+        if best == Isa::Avx512 {
+            out.push(Isa::Avx512);
+        }
+        out
+    }
+
+    /// Most columns of Q one pass of the projection kernel handles (bounded by registers:
+    /// `TILE_ROWS * group` accumulators).
+    fn max_group(self) -> usize {
+        match self {
+            Isa::Avx512 => 12,
+            Isa::Avx2 | Isa::Portable => 4,
+        }
+    }
+}
 
 #[inline(always)]
 fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
@@ -30,7 +84,7 @@ fn add_row_body<T: Scalar>(dst: &mut [f64], src: &[T]) {
     }
 }
 
-/// `dst = src - mu` (widened); returns $\|dst\|^2$.
+/// `dst = src - mu` (widened); returns $\|dst\|^2$ (eight interleaved partial sums).
 #[inline(always)]
 fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
     let mut acc = [0.0f64; LANES];
@@ -55,18 +109,362 @@ fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut 
         *d = v;
         tail += v * v;
     }
-    acc.iter().sum::<f64>() + tail
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
-/// Pads a length to a multiple of the projection kernel's lane count.
+/// Adds `src` (widened to f64) into `dst` (exact same additions at every [`Isa`]).
+pub(crate) fn add_row<T: Scalar>(isa: Isa, dst: &mut [f64], src: &[T]) {
+    debug_assert_eq!(dst.len(), src.len());
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports these features.
+        Isa::Avx512 => return unsafe { simd::add_row_avx512(dst, T::slice_kind(src)) },
+        // SAFETY: as above.
+        Isa::Avx2 => return unsafe { simd::add_row_avx2(dst, T::slice_kind(src)) },
+        Isa::Portable => {}
+    }
+    let _ = isa;
+    add_row_body(dst, src)
+}
+
+/// Writes `src - mu` (widened) into `dst` and returns its squared norm.
+pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
+    debug_assert!(src.len() == mu.len() && src.len() <= dst.len());
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports these features.
+        Isa::Avx512 => return unsafe { simd::centre_row_avx512(T::slice_kind(src), mu, dst) },
+        // SAFETY: as above.
+        Isa::Avx2 => return unsafe { simd::centre_row_avx2(T::slice_kind(src), mu, dst) },
+        Isa::Portable => {}
+    }
+    let _ = isa;
+    centre_row_body::<T, false>(src, mu, dst)
+}
+
+/// Explicit x86-64 versions of the elementwise kernels: f32 input is widened in registers
+/// (`vcvtps2pd`), so no f64 copy of a feature row is ever made.
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use super::SliceKind;
+    use std::arch::x86_64::*;
+
+    /// AVX-512 `dst += widen(src)`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `dst` and `src` have equal lengths.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn add_row_avx512(dst: &mut [f64], src: SliceKind<'_>) {
+        let n = match src {
+            SliceKind::F32(s) => s.len(),
+            SliceKind::F64(s) => s.len(),
+        };
+        assert!(dst.len() >= n);
+        let blocks = n / 8;
+        let d = dst.as_mut_ptr();
+        // SAFETY: every offset b * 8 + 7 < n <= dst.len(), src.len().
+        unsafe {
+            match src {
+                SliceKind::F32(s) => {
+                    for b in 0..blocks {
+                        let v = _mm512_cvtps_pd(_mm256_loadu_ps(s.as_ptr().add(b * 8)));
+                        let p = d.add(b * 8);
+                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), v));
+                    }
+                }
+                SliceKind::F64(s) => {
+                    for b in 0..blocks {
+                        let v = _mm512_loadu_pd(s.as_ptr().add(b * 8));
+                        let p = d.add(b * 8);
+                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), v));
+                    }
+                }
+            }
+        }
+        tail_add(&mut dst[blocks * 8..n], src, blocks * 8);
+    }
+
+    /// AVX2 `dst += widen(src)`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `dst` and `src` have equal lengths.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn add_row_avx2(dst: &mut [f64], src: SliceKind<'_>) {
+        let n = match src {
+            SliceKind::F32(s) => s.len(),
+            SliceKind::F64(s) => s.len(),
+        };
+        assert!(dst.len() >= n);
+        let blocks = n / 4;
+        let d = dst.as_mut_ptr();
+        // SAFETY: every offset b * 4 + 3 < n <= dst.len(), src.len().
+        unsafe {
+            match src {
+                SliceKind::F32(s) => {
+                    for b in 0..blocks {
+                        let v = _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr().add(b * 4)));
+                        let p = d.add(b * 4);
+                        _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), v));
+                    }
+                }
+                SliceKind::F64(s) => {
+                    for b in 0..blocks {
+                        let v = _mm256_loadu_pd(s.as_ptr().add(b * 4));
+                        let p = d.add(b * 4);
+                        _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), v));
+                    }
+                }
+            }
+        }
+        tail_add(&mut dst[blocks * 4..n], src, blocks * 4);
+    }
+
+    fn tail_add(dst: &mut [f64], src: SliceKind<'_>, from: usize) {
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d += match src {
+                SliceKind::F32(s) => f64::from(s[from + j]),
+                SliceKind::F64(s) => s[from + j],
+            };
+        }
+    }
+
+    /// Scalar tail of the centring kernels: `dst[j] = src[j] - mu[j]` for `j >= from`.
+    fn tail_centre(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64], from: usize) -> f64 {
+        let mut ss = 0.0;
+        for j in from..mu.len() {
+            let v = match src {
+                SliceKind::F32(s) => f64::from(s[j]),
+                SliceKind::F64(s) => s[j],
+            } - mu[j];
+            dst[j] = v;
+            ss += v * v;
+        }
+        ss
+    }
+
+    /// AVX-512 `dst = widen(src) - mu`, returning $\|dst\|^2$ (four accumulators of 8 lanes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `src` and `mu` have equal lengths, `dst` at least that.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn centre_row_avx512(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64]) -> f64 {
+        let n = mu.len();
+        let len = match src {
+            SliceKind::F32(s) => s.len(),
+            SliceKind::F64(s) => s.len(),
+        };
+        assert!(len == n && dst.len() >= n);
+        let blocks = n / 8;
+        let (m, d) = (mu.as_ptr(), dst.as_mut_ptr());
+        let mut acc = [_mm512_setzero_pd(); 4];
+        // SAFETY: every offset b * 8 + 7 < n <= the lengths of src, mu and dst.
+        unsafe {
+            let load = |b: usize| match src {
+                SliceKind::F32(s) => _mm512_cvtps_pd(_mm256_loadu_ps(s.as_ptr().add(b * 8))),
+                SliceKind::F64(s) => _mm512_loadu_pd(s.as_ptr().add(b * 8)),
+            };
+            for b in 0..blocks {
+                let v = _mm512_sub_pd(load(b), _mm512_loadu_pd(m.add(b * 8)));
+                _mm512_storeu_pd(d.add(b * 8), v);
+                acc[b % 4] = _mm512_fmadd_pd(v, v, acc[b % 4]);
+            }
+        }
+        let total = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
+        let mut l = [0.0f64; 8];
+        // SAFETY: `l` holds eight f64.
+        unsafe { _mm512_storeu_pd(l.as_mut_ptr(), total) };
+        ((l[0] + l[1]) + (l[2] + l[3]))
+            + ((l[4] + l[5]) + (l[6] + l[7]))
+            + tail_centre(src, mu, dst, blocks * 8)
+    }
+
+    /// AVX2 `dst = widen(src) - mu`, returning $\|dst\|^2$ (four accumulators of 4 lanes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `src` and `mu` have equal lengths, `dst` at least
+    /// that.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn centre_row_avx2(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64]) -> f64 {
+        let n = mu.len();
+        let len = match src {
+            SliceKind::F32(s) => s.len(),
+            SliceKind::F64(s) => s.len(),
+        };
+        assert!(len == n && dst.len() >= n);
+        let blocks = n / 4;
+        let (m, d) = (mu.as_ptr(), dst.as_mut_ptr());
+        let mut acc = [_mm256_setzero_pd(); 4];
+        // SAFETY: every offset b * 4 + 3 < n <= the lengths of src, mu and dst.
+        unsafe {
+            let load = |b: usize| match src {
+                SliceKind::F32(s) => _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr().add(b * 4))),
+                SliceKind::F64(s) => _mm256_loadu_pd(s.as_ptr().add(b * 4)),
+            };
+            for b in 0..blocks {
+                let v = _mm256_sub_pd(load(b), _mm256_loadu_pd(m.add(b * 4)));
+                _mm256_storeu_pd(d.add(b * 4), v);
+                acc[b % 4] = _mm256_fmadd_pd(v, v, acc[b % 4]);
+            }
+        }
+        let total = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+        let mut l = [0.0f64; 4];
+        // SAFETY: `l` holds four f64.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), total) };
+        ((l[0] + l[1]) + (l[2] + l[3])) + tail_centre(src, mu, dst, blocks * 4)
+    }
+
+    /// An element type the fused kernel can widen eight at a time.
+    trait Widen: Copy {
+        /// Eight values from `p`, widened to f64.
+        ///
+        /// # Safety
+        /// AVX-512F; `p` points to at least eight readable values.
+        unsafe fn load8(p: *const Self) -> __m512d;
+        fn widen(self) -> f64;
+    }
+
+    impl Widen for f32 {
+        #[inline(always)]
+        unsafe fn load8(p: *const f32) -> __m512d {
+            // SAFETY: guaranteed by the caller.
+            unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(p)) }
+        }
+        #[inline(always)]
+        fn widen(self) -> f64 {
+            f64::from(self)
+        }
+    }
+
+    impl Widen for f64 {
+        #[inline(always)]
+        unsafe fn load8(p: *const f64) -> __m512d {
+            // SAFETY: guaranteed by the caller.
+            unsafe { _mm512_loadu_pd(p) }
+        }
+        #[inline(always)]
+        fn widen(self) -> f64 {
+            self
+        }
+    }
+
+    /// The fused kernel for rows given as [`SliceKind`]s of the same type.
+    ///
+    /// # Safety
+    /// As [`centre_project_typed`].
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn centre_project_avx512<const G: usize>(
+        x0: SliceKind<'_>,
+        x1: SliceKind<'_>,
+        mu0: &[f64],
+        mu1: &[f64],
+        qpack: &[f64],
+        out: &mut [[f64; 12]; 2],
+    ) -> [f64; 2] {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match (x0, x1) {
+                (SliceKind::F32(a), SliceKind::F32(b)) => {
+                    centre_project_typed::<G, f32>(a, b, mu0, mu1, qpack, out)
+                }
+                (SliceKind::F64(a), SliceKind::F64(b)) => {
+                    centre_project_typed::<G, f64>(a, b, mu0, mu1, qpack, out)
+                }
+                _ => unreachable!("both rows come from one matrix"),
+            }
+        }
+    }
+
+    /// AVX-512 fused kernel of [`super::PackedBasis::centre_project`] for a single group of `G`
+    /// columns: per block of 8, 2 row loads (widened), 2 mean loads, G loads of Q, and
+    /// 2·G + 2 fused multiply-adds; 2·G + 2 accumulators stay in registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `qpack` holds at least `G * padded_len(p)` values.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn centre_project_typed<const G: usize, T: Widen>(
+        x0: &[T],
+        x1: &[T],
+        mu0: &[f64],
+        mu1: &[f64],
+        qpack: &[f64],
+        out: &mut [[f64; 12]; 2],
+    ) -> [f64; 2] {
+        let p = mu0.len();
+        let blocks = p.div_ceil(8);
+        assert!(x0.len() == p && x1.len() == p && mu1.len() == p);
+        assert!(qpack.len() >= blocks * 8 * G);
+        let mut acc0 = [_mm512_setzero_pd(); G];
+        let mut acc1 = [_mm512_setzero_pd(); G];
+        let (mut ss0, mut ss1) = (_mm512_setzero_pd(), _mm512_setzero_pd());
+        let pq = qpack.as_ptr();
+        let full = p / 8;
+        // The zero-padded tail block (p not a multiple of 8): z = 0 there.
+        let mut tails = [[0.0f64; 8]; 4];
+        for j in full * 8..p {
+            tails[0][j - full * 8] = x0[j].widen();
+            tails[1][j - full * 8] = x1[j].widen();
+            tails[2][j - full * 8] = mu0[j];
+            tails[3][j - full * 8] = mu1[j];
+        }
+        // SAFETY: for b < full, b * 8 + 7 < p = every row length; the tail block reads the
+        // 8-value local buffers; the Q offsets (b * G + g) * 8 + 7 < blocks * 8 * G.
+        unsafe {
+            let mut step = |b: usize, za: __m512d, zb: __m512d| {
+                ss0 = _mm512_fmadd_pd(za, za, ss0);
+                ss1 = _mm512_fmadd_pd(zb, zb, ss1);
+                for g in 0..G {
+                    let qv = _mm512_loadu_pd(pq.add((b * G + g) * 8));
+                    acc0[g] = _mm512_fmadd_pd(za, qv, acc0[g]);
+                    acc1[g] = _mm512_fmadd_pd(zb, qv, acc1[g]);
+                }
+            };
+            for b in 0..full {
+                let at = b * 8;
+                let za = _mm512_sub_pd(
+                    T::load8(x0.as_ptr().add(at)),
+                    _mm512_loadu_pd(mu0.as_ptr().add(at)),
+                );
+                let zb = _mm512_sub_pd(
+                    T::load8(x1.as_ptr().add(at)),
+                    _mm512_loadu_pd(mu1.as_ptr().add(at)),
+                );
+                step(b, za, zb);
+            }
+            if full < blocks {
+                let za = _mm512_sub_pd(
+                    _mm512_loadu_pd(tails[0].as_ptr()),
+                    _mm512_loadu_pd(tails[2].as_ptr()),
+                );
+                let zb = _mm512_sub_pd(
+                    _mm512_loadu_pd(tails[1].as_ptr()),
+                    _mm512_loadu_pd(tails[3].as_ptr()),
+                );
+                step(full, za, zb);
+            }
+        }
+        let hsum = |v: __m512d| {
+            let mut l = [0.0f64; 8];
+            // SAFETY: `l` holds eight f64.
+            unsafe { _mm512_storeu_pd(l.as_mut_ptr(), v) };
+            ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+        };
+        for g in 0..G {
+            out[0][g] = hsum(acc0[g]);
+            out[1][g] = hsum(acc1[g]);
+        }
+        [hsum(ss0), hsum(ss1)]
+    }
+}
+
+/// Pads a length to a multiple of [`BLOCK`].
 pub(crate) fn padded_len(p: usize) -> usize {
-    p.div_ceil(DOT_LANES) * DOT_LANES
+    p.div_ceil(BLOCK) * BLOCK
 }
 
-/// Column groups `(first column, size)` of the projection kernel: $\lceil r/4\rceil$ groups of
-/// sizes as equal as possible (r = 9 gives 3+3+3 rather than 4+4+1).
-pub(crate) fn column_groups(r: usize) -> Vec<(usize, usize)> {
-    let count = r.div_ceil(GROUP);
+/// Column groups `(first column, size)` with sizes at most `max`: $\lceil r/\max\rceil$ groups
+/// of sizes as equal as possible (r = 9, max = 4 gives 3+3+3 rather than 4+4+1).
+pub(crate) fn column_groups(r: usize, max: usize) -> Vec<(usize, usize)> {
+    let count = r.div_ceil(max);
     let mut out = Vec::with_capacity(count);
     let mut c0 = 0;
     for i in 0..count {
@@ -77,23 +475,145 @@ pub(crate) fn column_groups(r: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// Packs Q (p×r) for [`project_tile`]: per column group (see [`column_groups`]) the values
-/// are laid out as `[lane block][column in group][lane]`, zero-padded to [`padded_len`] rows.
-pub(crate) fn pack_basis(q: faer::MatRef<'_, f64>) -> Vec<f64> {
-    let (p, r) = (q.nrows(), q.ncols());
-    let pp = padded_len(p);
-    let mut out = Vec::with_capacity(pp * r);
-    for (c0, g) in column_groups(r) {
-        for block in 0..pp / DOT_LANES {
+/// The between-class basis Q (p×r) packed for the projection kernel of one [`Isa`]: per
+/// column group the values are laid out as `[block of 8 rows of Q][column in group][lane]`,
+/// zero-padded to [`padded_len`] rows, so each kernel step reads one contiguous run.
+pub(crate) struct PackedBasis {
+    isa: Isa,
+    data: Vec<f64>,
+    groups: Vec<(usize, usize)>,
+    padded: usize,
+}
+
+impl PackedBasis {
+    /// Packs `q` for `isa`.
+    pub(crate) fn new(q: faer::MatRef<'_, f64>, isa: Isa) -> PackedBasis {
+        let (p, r) = (q.nrows(), q.ncols());
+        let padded = padded_len(p);
+        let groups = column_groups(r, isa.max_group());
+        let mut data = Vec::with_capacity(padded * r);
+        for &(c0, g) in &groups {
+            for block in 0..padded / BLOCK {
+                for gg in 0..g {
+                    for l in 0..BLOCK {
+                        let j = block * BLOCK + l;
+                        data.push(if j < p { q[(j, c0 + gg)] } else { 0.0 });
+                    }
+                }
+            }
+        }
+        PackedBasis {
+            isa,
+            data,
+            groups,
+            padded,
+        }
+    }
+
+    /// Length the rows given to [`PackedBasis::project`] must have (zero-padded).
+    pub(crate) fn padded_len(&self) -> usize {
+        self.padded
+    }
+
+    /// Whether [`PackedBasis::centre_project`] is available (AVX-512 with all r ≤ 12 columns in
+    /// one group).
+    pub(crate) fn can_fuse(&self) -> bool {
+        self.isa == Isa::Avx512 && self.groups.len() == 1
+    }
+
+    /// Fused centring and projection of two raw rows (unpadded, length p): with
+    /// $z_t = x_t - \mu_t$ (widened to f64 in registers), writes `proj[c][t] = z_t · q_c` and
+    /// returns $(\|z_0\|^2, \|z_1\|^2)$. The rows are streamed once, interleaved with the
+    /// multiply-adds, so memory traffic overlaps the arithmetic.
+    ///
+    /// Panics unless [`PackedBasis::can_fuse`].
+    pub(crate) fn centre_project<T: Scalar>(
+        &self,
+        x: [&[T]; TILE_ROWS],
+        mu: [&[f64]; TILE_ROWS],
+        proj: &mut [[f64; TILE_ROWS]],
+    ) -> [f64; TILE_ROWS] {
+        assert!(
+            self.can_fuse(),
+            "fused kernel needs AVX-512 and a single column group"
+        );
+        let g = self.groups[0].1;
+        let mut out = [[0.0f64; 12]; TILE_ROWS];
+        let ss;
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (x0, x1) = (T::slice_kind(x[0]), T::slice_kind(x[1]));
+            macro_rules! with_g {
+                ($($g:literal)+) => {
+                    match g {
+                        // SAFETY: `can_fuse` implies `isa == Avx512`, detected on this CPU.
+                        $($g => unsafe {
+                            simd::centre_project_avx512::<$g>(x0, x1, mu[0], mu[1], &self.data, &mut out)
+                        },)+
+                        _ => unreachable!("column group larger than the kernel's maximum"),
+                    }
+                };
+            }
+            ss = with_g!(1 2 3 4 5 6 7 8 9 10 11 12);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (x, mu);
+            unreachable!("AVX-512 is x86-64 only");
+        }
+        for gg in 0..g {
+            for t in 0..TILE_ROWS {
+                proj[gg][t] = out[t][gg];
+            }
+        }
+        ss
+    }
+
+    /// Projections `proj[c][t] = z_t · q_c` of [`TILE_ROWS`] rows, each of length
+    /// [`PackedBasis::padded_len`] with zero padding, on all r columns.
+    pub(crate) fn project(&self, z: [&[f64]; TILE_ROWS], proj: &mut [[f64; TILE_ROWS]]) {
+        let pp = self.padded;
+        let (z0, z1) = (&z[0][..pp], &z[1][..pp]);
+        let mut out = [[0.0f64; 12]; TILE_ROWS];
+        for &(c0, g) in &self.groups {
+            let block = &self.data[c0 * pp..(c0 + g) * pp];
+            dispatch_group(self.isa, g, z0, z1, block, &mut out);
             for gg in 0..g {
-                for l in 0..DOT_LANES {
-                    let j = block * DOT_LANES + l;
-                    out.push(if j < p { q[(j, c0 + gg)] } else { 0.0 });
+                for t in 0..TILE_ROWS {
+                    proj[c0 + gg][t] = out[t][gg];
                 }
             }
         }
     }
-    out
+}
+
+/// Runs the kernel of `isa` for a group of `g` columns.
+#[inline(always)]
+fn dispatch_group(
+    isa: Isa,
+    g: usize,
+    z0: &[f64],
+    z1: &[f64],
+    qpack: &[f64],
+    out: &mut [[f64; 12]; TILE_ROWS],
+) {
+    macro_rules! with_g {
+        ($f:ident, $($g:literal)+) => {
+            match g {
+                $($g => $f::<$g>(z0, z1, qpack, out),)+
+                _ => unreachable!("column group larger than the kernel's maximum"),
+            }
+        };
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa` comes from `Isa::detect`; slice lengths are checked inside.
+        Isa::Avx512 => unsafe { with_g!(dot_group_avx512, 1 2 3 4 5 6 7 8 9 10 11 12) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { with_g!(dot_group_avx2, 1 2 3 4) },
+        _ => with_g!(dot_group_portable, 1 2 3 4),
+    }
 }
 
 /// Portable kernel: `out[t][g] = z_t · q_g` for the two rows and `G` packed columns.
@@ -102,64 +622,67 @@ fn dot_group_portable<const G: usize>(
     z0: &[f64],
     z1: &[f64],
     qpack: &[f64],
-    out: &mut [[f64; GROUP]; TILE_ROWS],
+    out: &mut [[f64; 12]; TILE_ROWS],
 ) {
-    let mut acc0 = [[0.0f64; DOT_LANES]; G];
-    let mut acc1 = [[0.0f64; DOT_LANES]; G];
+    let mut acc0 = [[0.0f64; BLOCK]; G];
+    let mut acc1 = [[0.0f64; BLOCK]; G];
     let blocks = z0
-        .chunks_exact(DOT_LANES)
-        .zip(z1.chunks_exact(DOT_LANES))
-        .zip(qpack.chunks_exact(DOT_LANES * G));
+        .chunks_exact(BLOCK)
+        .zip(z1.chunks_exact(BLOCK))
+        .zip(qpack.chunks_exact(BLOCK * G));
     for ((a, b), qc) in blocks {
         for g in 0..G {
-            for l in 0..DOT_LANES {
-                let qv = qc[g * DOT_LANES + l];
+            for l in 0..BLOCK {
+                let qv = qc[g * BLOCK + l];
                 acc0[g][l] += a[l] * qv;
                 acc1[g][l] += b[l] * qv;
             }
         }
     }
+    let hsum = |v: &[f64; BLOCK]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
     for g in 0..G {
-        out[0][g] = (acc0[g][0] + acc0[g][1]) + (acc0[g][2] + acc0[g][3]);
-        out[1][g] = (acc1[g][0] + acc1[g][1]) + (acc1[g][2] + acc1[g][3]);
+        out[0][g] = hsum(&acc0[g]);
+        out[1][g] = hsum(&acc1[g]);
     }
 }
 
 /// AVX2+FMA kernel with the contract of [`dot_group_portable`]: 2·G accumulators of four f64
-/// stay in registers; per lane block, 2 loads of z and G of Q feed 2·G fused multiply-adds.
+/// stay in registers; each 8-lane block is handled as two halves.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; `z0`, `z1` must have equal lengths, a multiple of 4, and
-/// `qpack` must hold at least `G * z0.len()` values.
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot_group_avx2<const G: usize>(
     z0: &[f64],
     z1: &[f64],
     qpack: &[f64],
-    out: &mut [[f64; GROUP]; TILE_ROWS],
+    out: &mut [[f64; 12]; TILE_ROWS],
 ) {
     use std::arch::x86_64::*;
-    let blocks = z0.len() / DOT_LANES;
-    assert!(z1.len() >= blocks * DOT_LANES && qpack.len() >= blocks * DOT_LANES * G);
+    let blocks = z0.len() / BLOCK;
+    assert!(z1.len() >= blocks * BLOCK && qpack.len() >= blocks * BLOCK * G);
     let mut acc0 = [_mm256_setzero_pd(); G];
     let mut acc1 = [_mm256_setzero_pd(); G];
     let (pz0, pz1, pq) = (z0.as_ptr(), z1.as_ptr(), qpack.as_ptr());
     for b in 0..blocks {
-        // SAFETY: b * 4 + 3 < z0.len() and z1.len(), (b * G + g) * 4 + 3 < qpack.len(), by the
-        // assertion above.
-        unsafe {
-            let za = _mm256_loadu_pd(pz0.add(b * DOT_LANES));
-            let zb = _mm256_loadu_pd(pz1.add(b * DOT_LANES));
-            for g in 0..G {
-                let qv = _mm256_loadu_pd(pq.add((b * G + g) * DOT_LANES));
-                acc0[g] = _mm256_fmadd_pd(za, qv, acc0[g]);
-                acc1[g] = _mm256_fmadd_pd(zb, qv, acc1[g]);
+        for half in 0..2 {
+            let off = b * BLOCK + half * 4;
+            // SAFETY: off + 3 < blocks * BLOCK <= z0.len(), z1.len(); the Q offsets are below
+            // blocks * BLOCK * G <= qpack.len() (assertion above).
+            unsafe {
+                let za = _mm256_loadu_pd(pz0.add(off));
+                let zb = _mm256_loadu_pd(pz1.add(off));
+                for g in 0..G {
+                    let qv = _mm256_loadu_pd(pq.add((b * G + g) * BLOCK + half * 4));
+                    acc0[g] = _mm256_fmadd_pd(za, qv, acc0[g]);
+                    acc1[g] = _mm256_fmadd_pd(zb, qv, acc1[g]);
+                }
             }
         }
     }
     let hsum = |v: __m256d| {
-        let mut lanes = [0.0f64; DOT_LANES];
+        let mut lanes = [0.0f64; 4];
         // SAFETY: `lanes` holds four f64.
         unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), v) };
         (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
@@ -170,105 +693,48 @@ unsafe fn dot_group_avx2<const G: usize>(
     }
 }
 
-/// Projections `proj[c][t] = z_t · q_c` for all `r` packed columns (see [`pack_basis`]).
-#[inline(always)]
-fn project_tile_body<const AVX2: bool>(
-    z: [&[f64]; TILE_ROWS],
+/// AVX-512F kernel with the contract of [`dot_group_portable`]: 2·G accumulators of eight f64
+/// (up to 24 of the 32 registers) stay in registers; per block, 2 loads of z and G of Q feed
+/// 2·G fused multiply-adds.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn dot_group_avx512<const G: usize>(
+    z0: &[f64],
+    z1: &[f64],
     qpack: &[f64],
-    pp: usize,
-    r: usize,
-    proj: &mut [[f64; TILE_ROWS]],
+    out: &mut [[f64; 12]; TILE_ROWS],
 ) {
-    let mut out = [[0.0f64; GROUP]; TILE_ROWS];
-    let (z0, z1) = (&z[0][..pp], &z[1][..pp]);
-    for (c0, g) in column_groups(r) {
-        let block = &qpack[c0 * pp..(c0 + g) * pp];
-        macro_rules! run {
-            ($g:literal) => {{
-                #[cfg(target_arch = "x86_64")]
-                if AVX2 {
-                    // SAFETY: AVX2 and FMA were detected by `project_tile`; the slices have
-                    // lengths pp, pp (a multiple of 4) and g * pp.
-                    unsafe { dot_group_avx2::<$g>(z0, z1, block, &mut out) }
-                } else {
-                    dot_group_portable::<$g>(z0, z1, block, &mut out)
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                dot_group_portable::<$g>(z0, z1, block, &mut out)
-            }};
-        }
-        match g {
-            4 => run!(4),
-            3 => run!(3),
-            2 => run!(2),
-            _ => run!(1),
-        }
-        for gg in 0..g {
-            for t in 0..TILE_ROWS {
-                proj[c0 + gg][t] = out[t][gg];
+    use std::arch::x86_64::*;
+    let blocks = z0.len() / BLOCK;
+    assert!(z1.len() >= blocks * BLOCK && qpack.len() >= blocks * BLOCK * G);
+    let mut acc0 = [_mm512_setzero_pd(); G];
+    let mut acc1 = [_mm512_setzero_pd(); G];
+    let (pz0, pz1, pq) = (z0.as_ptr(), z1.as_ptr(), qpack.as_ptr());
+    for b in 0..blocks {
+        // SAFETY: b * 8 + 7 < z0.len(), z1.len(); (b * G + g) * 8 + 7 < qpack.len() (assertion
+        // above).
+        unsafe {
+            let za = _mm512_loadu_pd(pz0.add(b * BLOCK));
+            let zb = _mm512_loadu_pd(pz1.add(b * BLOCK));
+            for g in 0..G {
+                let qv = _mm512_loadu_pd(pq.add((b * G + g) * BLOCK));
+                acc0[g] = _mm512_fmadd_pd(za, qv, acc0[g]);
+                acc1[g] = _mm512_fmadd_pd(zb, qv, acc1[g]);
             }
         }
     }
-}
-
-/// Whether the AVX2+FMA variants can run on this CPU.
-#[inline]
-fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Adds `src` (widened to f64) into `dst`.
-pub(crate) fn add_row<T: Scalar>(dst: &mut [f64], src: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx<T: Scalar>(dst: &mut [f64], src: &[T]) {
-            add_row_body(dst, src)
-        }
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { avx(dst, src) };
-        }
-    }
-    add_row_body(dst, src)
-}
-
-/// Writes `src - mu` (widened) into `dst` and returns its squared norm.
-pub(crate) fn centre_row<T: Scalar>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx<T: Scalar>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
-            centre_row_body::<T, true>(src, mu, dst)
-        }
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { avx(src, mu, dst) };
-        }
-    }
-    centre_row_body::<T, false>(src, mu, dst)
-}
-
-/// Projects `TILE_ROWS` centred rows (each zero-padded to `pp` = [`padded_len`]) on the `r`
-/// columns of Q packed by [`pack_basis`]: `proj[c][t] = z_t · q_c`.
-pub(crate) fn project_tile(
-    z: [&[f64]; TILE_ROWS],
-    qpack: &[f64],
-    pp: usize,
-    r: usize,
-    proj: &mut [[f64; TILE_ROWS]],
-) {
-    if has_avx2_fma() {
-        project_tile_body::<true>(z, qpack, pp, r, proj)
-    } else {
-        project_tile_body::<false>(z, qpack, pp, r, proj)
+    let hsum = |v: __m512d| {
+        let mut l = [0.0f64; BLOCK];
+        // SAFETY: `l` holds eight f64.
+        unsafe { _mm512_storeu_pd(l.as_mut_ptr(), v) };
+        ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+    };
+    for g in 0..G {
+        out[0][g] = hsum(acc0[g]);
+        out[1][g] = hsum(acc1[g]);
     }
 }
 
@@ -278,35 +744,66 @@ mod tests {
 
     #[test]
     fn groups_are_balanced_and_cover() {
-        assert_eq!(column_groups(9), vec![(0, 3), (3, 3), (6, 3)]);
-        assert_eq!(column_groups(4), vec![(0, 4)]);
-        assert_eq!(column_groups(5), vec![(0, 3), (3, 2)]);
-        assert!(column_groups(0).is_empty());
+        assert_eq!(column_groups(9, 4), vec![(0, 3), (3, 3), (6, 3)]);
+        assert_eq!(column_groups(9, 12), vec![(0, 9)]);
+        assert_eq!(column_groups(4, 4), vec![(0, 4)]);
+        assert_eq!(column_groups(5, 4), vec![(0, 3), (3, 2)]);
+        assert_eq!(column_groups(25, 12), vec![(0, 9), (9, 8), (17, 8)]);
+        assert!(column_groups(0, 4).is_empty());
     }
 
     #[test]
-    fn projection_kernel_matches_naive_dot_products() {
-        for &(p, r) in &[(1usize, 1usize), (7, 5), (33, 9), (64, 4)] {
-            let q = faer::Mat::from_fn(p, r, |j, c| ((j * 7 + c * 3) % 11) as f64 - 5.0);
-            let pp = padded_len(p);
-            let mut z = vec![0.0; 2 * pp];
-            for j in 0..p {
-                z[j] = (j as f64).sin();
-                z[pp + j] = (j as f64 * 0.3).cos();
-            }
-            let mut proj = vec![[0.0; TILE_ROWS]; r];
-            project_tile(
-                [&z[..pp], &z[pp..]],
-                &pack_basis(q.as_ref()),
-                pp,
-                r,
-                &mut proj,
-            );
-            for c in 0..r {
-                for t in 0..2 {
-                    let want: f64 = (0..p).map(|j| z[t * pp + j] * q[(j, c)]).sum();
-                    assert!((proj[c][t] - want).abs() <= 1e-12 * (1.0 + want.abs()));
+    fn projection_kernels_match_naive_dot_products() {
+        for isa in Isa::available() {
+            for &(p, r) in &[
+                (1usize, 1usize),
+                (7, 5),
+                (33, 9),
+                (64, 4),
+                (40, 13),
+                (100, 30),
+            ] {
+                let q = faer::Mat::from_fn(p, r, |j, c| ((j * 7 + c * 3) % 11) as f64 - 5.0);
+                let packed = PackedBasis::new(q.as_ref(), isa);
+                let pp = packed.padded_len();
+                assert_eq!(pp % BLOCK, 0);
+                let mut z = vec![0.0; 2 * pp];
+                for j in 0..p {
+                    z[j] = (j as f64).sin();
+                    z[pp + j] = (j as f64 * 0.3).cos();
                 }
+                let mut proj = vec![[0.0; TILE_ROWS]; r];
+                packed.project([&z[..pp], &z[pp..]], &mut proj);
+                for c in 0..r {
+                    for t in 0..2 {
+                        let want: f64 = (0..p).map(|j| z[t * pp + j] * q[(j, c)]).sum();
+                        assert!(
+                            (proj[c][t] - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                            "{isa:?} p={p} r={r} c={c} t={t}: {} vs {want}",
+                            proj[c][t]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn elementwise_kernels_agree_across_levels() {
+        let src: Vec<f32> = (0..37).map(|j| (j as f32 * 0.7).sin()).collect();
+        let mu: Vec<f64> = (0..37).map(|j| (j as f64 * 0.2).cos()).collect();
+        for isa in Isa::available() {
+            let mut sums = vec![1.0f64; 37];
+            add_row(isa, &mut sums, &src);
+            for j in 0..37 {
+                assert_eq!(sums[j], 1.0 + f64::from(src[j]));
+            }
+            let mut dst = vec![0.0f64; 37];
+            let ss = centre_row(isa, &src, &mu, &mut dst);
+            let want: f64 = (0..37).map(|j| (f64::from(src[j]) - mu[j]).powi(2)).sum();
+            assert!((ss - want).abs() <= 1e-13 * want, "{isa:?}");
+            for j in 0..37 {
+                assert_eq!(dst[j], f64::from(src[j]) - mu[j]);
             }
         }
     }

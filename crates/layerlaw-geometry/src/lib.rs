@@ -63,5 +63,5 @@ pub use definitions::{Definitions, DEFINITIONS};
 pub use error::{GeometryError, Result};
 pub use labels::Labels;
 pub use law::{fit_law, LawFit};
-pub use scalar::Scalar;
+pub use scalar::{Scalar, SliceKind};
 pub use separation::{separation, Separation, SeparationOptions};

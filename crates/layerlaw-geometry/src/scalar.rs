@@ -17,6 +17,17 @@ pub trait Scalar:
     fn to_f64(self) -> f64;
     /// The type's name, for reports and error messages.
     const NAME: &'static str;
+    /// The slice as its concrete type (lets kernels pick type-specific SIMD code).
+    fn slice_kind(s: &[Self]) -> SliceKind<'_>;
+}
+
+/// A feature slice of a concrete element type.
+#[derive(Debug, Clone, Copy)]
+pub enum SliceKind<'a> {
+    /// Single precision.
+    F32(&'a [f32]),
+    /// Double precision.
+    F64(&'a [f64]),
 }
 
 impl Scalar for f32 {
@@ -25,6 +36,10 @@ impl Scalar for f32 {
         f64::from(self)
     }
     const NAME: &'static str = "f32";
+    #[inline(always)]
+    fn slice_kind(s: &[f32]) -> SliceKind<'_> {
+        SliceKind::F32(s)
+    }
 }
 
 impl Scalar for f64 {
@@ -33,4 +48,8 @@ impl Scalar for f64 {
         self
     }
     const NAME: &'static str = "f64";
+    #[inline(always)]
+    fn slice_kind(s: &[f64]) -> SliceKind<'_> {
+        SliceKind::F64(s)
+    }
 }

@@ -30,7 +30,43 @@ fn check(counts: &[usize], p: usize, seed: u64) {
         &format!("{what}: Tr SS_b"),
     );
 
+    // Row-major copies (the layout of numpy, safetensors and npz arrays) take the fused
+    // centre-and-project kernel where the CPU has it; they must agree just as closely.
+    let (n, pp) = (x.nrows(), x.ncols());
+    let rm64: Vec<f64> = (0..n * pp).map(|v| x[(v / pp, v % pp)]).collect();
+    let rm32: Vec<f32> = rm64.iter().map(|&v| v as f32).collect();
+    let fast_rm = separation(
+        faer::MatRef::from_row_major_slice(&rm64, n, pp),
+        &labels,
+        &opts,
+    )
+    .unwrap();
+    assert_rel(
+        fast_rm.fuzziness,
+        dense.fuzziness,
+        1e-9,
+        &format!("{what}: row-major D"),
+    );
+    assert_rel(
+        fast_rm.nc1,
+        dense.nc1,
+        1e-9,
+        &format!("{what}: row-major NC1"),
+    );
+    assert_rel(
+        fast_rm.trace_within,
+        dense.trace_within,
+        1e-12,
+        &format!("{what}: row-major Tr SS_w"),
+    );
+
     let x32 = to_f32(x.as_ref());
+    let fast_rm32 = separation(
+        faer::MatRef::from_row_major_slice(&rm32, n, pp),
+        &labels,
+        &opts,
+    )
+    .unwrap();
     let fast32 = separation(x32.as_ref(), &labels, &opts).unwrap();
     let dense32 = dense_separation(x32.as_ref(), &labels, opts.rank_tolerance).unwrap();
     assert_rel(
@@ -40,6 +76,18 @@ fn check(counts: &[usize], p: usize, seed: u64) {
         &format!("{what}: f32 D"),
     );
     assert_rel(fast32.nc1, dense32.nc1, 1e-9, &format!("{what}: f32 NC1"));
+    assert_rel(
+        fast_rm32.fuzziness,
+        dense32.fuzziness,
+        1e-9,
+        &format!("{what}: row-major f32 D"),
+    );
+    assert_rel(
+        fast_rm32.nc1,
+        dense32.nc1,
+        1e-9,
+        &format!("{what}: row-major f32 NC1"),
+    );
     // Rounding the features to f32 moves D by about f32 epsilon only.
     assert_rel(
         fast32.fuzziness,
@@ -54,6 +102,9 @@ fn balanced_many_shapes() {
     check(&[30, 30, 30], 5, 1);
     check(&[40; 10], 20, 2);
     check(&[700; 4], 33, 3); // several parallel chunks
+    check(&[91; 13], 45, 11); // r = 12: the widest single group of the fused kernel
+    check(&[37; 14], 64, 12); // r = 13: two column groups
+    check(&[3, 4, 5, 6, 7], 1029, 13); // odd n, p = 8·128 + 5
 }
 
 #[test]
