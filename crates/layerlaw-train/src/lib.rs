@@ -6,7 +6,8 @@
 //!
 //! - FNN (GFNN, papers.md §1.3): a hand-written, fused forward/backward pass over `gemm` kernels
 //!   (the matrix kernels burn-flex uses), checked against PyTorch to 1e-5.
-//! - VGG11 and ResNet18 (papers.md §2.6): burn 0.22 (`Autodiff<Flex>`), hidden behind [`train`].
+//! - VGG11 and ResNet18 (papers.md §2.6): burn 0.22 (`Autodiff<Flex>`), hidden behind [`train`] and
+//!   [`CnnModel`] (one step at a time, checked against PyTorch).
 //!
 //! Semantics follow PyTorch exactly where it matters: default initialisation, BatchNorm
 //! (biased batch variance for normalisation, unbiased for running statistics, momentum 0.1,
@@ -23,7 +24,7 @@ pub mod plan;
 mod report;
 mod train;
 
-pub use cnn::cnn_parameter_count;
+pub use cnn::{cnn_parameter_count, CnnModel};
 pub use config::{Architecture, BnMeasureMode, Dataset, OptimizerKind, TrainConfig};
 pub use error::TrainError;
 pub use fnn::{FnnModel, FnnSpec, StepResult};

@@ -19,6 +19,8 @@ pub struct Optimizer {
     momentum: f32,
     weight_decay: f32,
     step: u64,
+    /// Number of parameters.
+    len: usize,
     /// Momentum buffer $b$ or Adam first moment $m$.
     first: Vec<f32>,
     /// Adam second moment $v$.
@@ -43,9 +45,20 @@ impl Optimizer {
             momentum: momentum as f32,
             weight_decay: weight_decay as f32,
             step: 0,
+            len,
             first,
             second,
         }
+    }
+
+    /// Number of parameters this optimiser was created for.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when created for zero parameters.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Number of steps taken so far.

@@ -4,8 +4,8 @@ mod common;
 
 use common::{blobs, small_fnn};
 use layerlaw_train::{
-    train, Architecture, BnMeasureMode, Dataset, FnnModel, FnnSpec, NoObserver, TrainConfig,
-    TrainError,
+    train, Architecture, BnMeasureMode, CnnModel, Dataset, FnnModel, FnnSpec, NoObserver,
+    Optimizer, OptimizerKind, TrainConfig, TrainError,
 };
 
 fn err(cfg: &TrainConfig, data: &Dataset) -> TrainError {
@@ -305,4 +305,61 @@ fn parameter_errors() {
         FnnModel::new(bad_spec, 0),
         Err(TrainError::InvalidConfig { field: "depth", .. })
     ));
+}
+
+#[test]
+fn cnn_model_errors() {
+    let fnn = Architecture::Fnn {
+        width: 4,
+        depth: 2,
+        batchnorm: true,
+        relu: true,
+    };
+    assert!(matches!(
+        CnnModel::new(fnn, [1, 32, 32], 10, 0),
+        Err(TrainError::InvalidConfig {
+            field: "architecture",
+            ..
+        })
+    ));
+    assert!(matches!(
+        CnnModel::new(Architecture::ResNet18, [1, 28, 28], 10, 0),
+        Err(TrainError::Shape { .. })
+    ));
+    assert!(matches!(
+        CnnModel::new(Architecture::ResNet18, [1, 32, 32], 1, 0),
+        Err(TrainError::Shape { .. })
+    ));
+    let mut model = CnnModel::new(Architecture::ResNet18, [1, 32, 32], 3, 0).expect("valid");
+    let n = model.parameter_count();
+    let mut opt = Optimizer::new(OptimizerKind::Momentum, 0.9, 5e-4, n);
+    let x = vec![0.0f32; 2 * 1024];
+    assert!(matches!(
+        model.train_step(&mut opt, &x[..2047], &[0, 1], 0.1, None),
+        Err(TrainError::FeatureLength { actual: 2047, .. })
+    ));
+    assert!(matches!(
+        model.train_step(&mut opt, &x[..1024], &[0], 0.1, None),
+        Err(TrainError::SingletonBatch { .. })
+    ));
+    assert!(matches!(
+        model.train_step(&mut opt, &x, &[0, 3], 0.1, None),
+        Err(TrainError::LabelOutOfRange {
+            row: 1,
+            label: 3,
+            ..
+        })
+    ));
+    assert!(matches!(
+        model.train_step(&mut opt, &x, &[0, 1], 0.1, Some(&[1.0, 2.0])),
+        Err(TrainError::ClassLossWeights { .. })
+    ));
+    let mut small = Optimizer::new(OptimizerKind::Momentum, 0.9, 5e-4, n - 1);
+    assert!(matches!(
+        model.train_step(&mut small, &x, &[0, 1], 0.1, None),
+        Err(TrainError::ParameterShape { .. })
+    ));
+    // Nothing was changed by the rejected steps.
+    assert_eq!(opt.steps(), 0);
+    assert_eq!(model.running_statistics()[0].1[0], 1.0);
 }

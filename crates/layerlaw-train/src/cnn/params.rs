@@ -41,20 +41,25 @@ pub(crate) struct Linear {
     pub fan_out: usize,
 }
 
-/// All parameters (flat, in registration order), their slots and the BN running statistics.
+/// All parameters (flat, in registration order, which is PyTorch's `parameters()` order for the
+/// kuangliu-style modules), their slots and shapes, and the BN running statistics.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ParamStore {
     pub values: Vec<f32>,
     pub slots: Vec<Slot>,
+    /// PyTorch shape of each slot (`[c_out, c_in, k, k]`, `[out, in]` or `[len]`).
+    pub shapes: Vec<Vec<usize>>,
     /// `(running_mean, running_var)` per BN layer.
     pub running: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 impl ParamStore {
-    fn push(&mut self, len: usize, mut fill: impl FnMut() -> f32) -> usize {
+    fn push(&mut self, shape: &[usize], mut fill: impl FnMut() -> f32) -> usize {
+        let len = shape.iter().product();
         let offset = self.values.len();
         self.values.extend((0..len).map(|_| fill()));
         self.slots.push(Slot { offset, len });
+        self.shapes.push(shape.to_vec());
         self.slots.len() - 1
     }
 
@@ -75,10 +80,10 @@ impl ParamStore {
         bias: bool,
     ) -> Conv {
         let bound = 1.0 / ((c_in * kernel * kernel) as f32).sqrt();
-        let weight = self.push(c_out * c_in * kernel * kernel, || {
+        let weight = self.push(&[c_out, c_in, kernel, kernel], || {
             rng.random_range(-bound..bound)
         });
-        let bias = bias.then(|| self.push(c_out, || rng.random_range(-bound..bound)));
+        let bias = bias.then(|| self.push(&[c_out], || rng.random_range(-bound..bound)));
         Conv {
             weight,
             bias,
@@ -92,8 +97,8 @@ impl ParamStore {
 
     /// `BatchNorm{1,2}d(channels)`: γ = 1, β = 0, running mean 0, running variance 1.
     pub fn bn(&mut self, channels: usize) -> Bn {
-        let gamma = self.push(channels, || 1.0);
-        let beta = self.push(channels, || 0.0);
+        let gamma = self.push(&[channels], || 1.0);
+        let beta = self.push(&[channels], || 0.0);
         self.running
             .push((vec![0.0; channels], vec![1.0; channels]));
         Bn {
@@ -107,8 +112,8 @@ impl ParamStore {
     /// `Linear(fan_in, fan_out)` with PyTorch's default init $U(\pm 1/\sqrt{\text{fan\_in}})$.
     pub fn linear(&mut self, rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize) -> Linear {
         let bound = 1.0 / (fan_in as f32).sqrt();
-        let weight = self.push(fan_out * fan_in, || rng.random_range(-bound..bound));
-        let bias = self.push(fan_out, || rng.random_range(-bound..bound));
+        let weight = self.push(&[fan_out, fan_in], || rng.random_range(-bound..bound));
+        let bias = self.push(&[fan_out], || rng.random_range(-bound..bound));
         Linear {
             weight,
             bias,
