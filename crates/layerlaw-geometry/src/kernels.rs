@@ -14,6 +14,16 @@ pub(crate) const BLOCK: usize = 8;
 pub(crate) const TILE_ROWS: usize = 2;
 /// Lanes per accumulator of the elementwise kernels.
 const LANES: usize = 8;
+/// Rows per call of the fused kernel ([`PackedBasis::centre_project_rows`]).
+pub(crate) const FUSED_TILE: usize = 16;
+/// Columns per block of the fused kernel (a multiple of [`BLOCK`]).
+const FUSED_COLS: usize = 256;
+
+/// Accumulator length of the fused kernel for `g` columns: 2·g projection accumulators and 2
+/// squared-norm accumulators, [`BLOCK`] lanes each.
+const fn fused_acc_len(g: usize) -> usize {
+    (2 * g + 2) * BLOCK
+}
 
 /// Instruction-set level of the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +156,7 @@ pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [
 /// (`vcvtps2pd`), so no f64 copy of a feature row is ever made.
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::SliceKind;
+    use super::{fused_acc_len, SliceKind};
     use std::arch::x86_64::*;
 
     /// AVX-512 `dst += widen(src)`.
@@ -314,13 +324,12 @@ mod simd {
     }
 
     /// An element type the fused kernel can widen eight at a time.
-    trait Widen: Copy {
+    pub(super) trait Widen: Copy {
         /// Eight values from `p`, widened to f64.
         ///
         /// # Safety
         /// AVX-512F; `p` points to at least eight readable values.
         unsafe fn load8(p: *const Self) -> __m512d;
-        fn widen(self) -> f64;
     }
 
     impl Widen for f32 {
@@ -328,10 +337,6 @@ mod simd {
         unsafe fn load8(p: *const f32) -> __m512d {
             // SAFETY: guaranteed by the caller.
             unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(p)) }
-        }
-        #[inline(always)]
-        fn widen(self) -> f64 {
-            f64::from(self)
         }
     }
 
@@ -341,118 +346,66 @@ mod simd {
             // SAFETY: guaranteed by the caller.
             unsafe { _mm512_loadu_pd(p) }
         }
-        #[inline(always)]
-        fn widen(self) -> f64 {
-            self
-        }
     }
 
-    /// The fused kernel for rows given as [`SliceKind`]s of the same type.
+    /// AVX-512 fused kernel of [`super::PackedBasis::centre_project_rows`] on one column block:
+    /// for two rows, $z_t = x_t - \mu_t$ (widened in registers); adds $z_t$'s products with
+    /// the G packed columns of `qblock` and $z_t \odot z_t$ into the lane accumulators `acc`
+    /// (layout: row 0's G, row 1's G, then the two squared norms; loaded into registers on
+    /// entry and stored on exit). Per block of 8: 2 row loads, 2 mean loads, G loads of Q and
+    /// 2·G + 2 fused multiply-adds.
     ///
     /// # Safety
-    /// As [`centre_project_typed`].
+    /// The CPU must support AVX-512F. All four row slices have the same length, a multiple of
+    /// 8; `qblock` holds at least `G * len` values; `acc` holds `fused_acc_len(G)`.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn centre_project_avx512<const G: usize>(
-        x0: SliceKind<'_>,
-        x1: SliceKind<'_>,
-        mu0: &[f64],
-        mu1: &[f64],
-        qpack: &[f64],
-        out: &mut [[f64; 12]; 2],
-    ) -> [f64; 2] {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            match (x0, x1) {
-                (SliceKind::F32(a), SliceKind::F32(b)) => {
-                    centre_project_typed::<G, f32>(a, b, mu0, mu1, qpack, out)
-                }
-                (SliceKind::F64(a), SliceKind::F64(b)) => {
-                    centre_project_typed::<G, f64>(a, b, mu0, mu1, qpack, out)
-                }
-                _ => unreachable!("both rows come from one matrix"),
-            }
-        }
-    }
-
-    /// AVX-512 fused kernel of [`super::PackedBasis::centre_project`] for a single group of `G`
-    /// columns: per block of 8, 2 row loads (widened), 2 mean loads, G loads of Q, and
-    /// 2·G + 2 fused multiply-adds; 2·G + 2 accumulators stay in registers.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F; `qpack` holds at least `G * padded_len(p)` values.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn centre_project_typed<const G: usize, T: Widen>(
+    pub(super) unsafe fn centre_project_block<const G: usize, T: Widen>(
         x0: &[T],
         x1: &[T],
         mu0: &[f64],
         mu1: &[f64],
-        qpack: &[f64],
-        out: &mut [[f64; 12]; 2],
-    ) -> [f64; 2] {
-        let p = mu0.len();
-        let blocks = p.div_ceil(8);
-        assert!(x0.len() == p && x1.len() == p && mu1.len() == p);
-        assert!(qpack.len() >= blocks * 8 * G);
-        let mut acc0 = [_mm512_setzero_pd(); G];
-        let mut acc1 = [_mm512_setzero_pd(); G];
-        let (mut ss0, mut ss1) = (_mm512_setzero_pd(), _mm512_setzero_pd());
-        let pq = qpack.as_ptr();
-        let full = p / 8;
-        // The zero-padded tail block (p not a multiple of 8): z = 0 there.
-        let mut tails = [[0.0f64; 8]; 4];
-        for j in full * 8..p {
-            tails[0][j - full * 8] = x0[j].widen();
-            tails[1][j - full * 8] = x1[j].widen();
-            tails[2][j - full * 8] = mu0[j];
-            tails[3][j - full * 8] = mu1[j];
-        }
-        // SAFETY: for b < full, b * 8 + 7 < p = every row length; the tail block reads the
-        // 8-value local buffers; the Q offsets (b * G + g) * 8 + 7 < blocks * 8 * G.
+        qblock: &[f64],
+        acc: &mut [f64],
+    ) {
+        let len = mu0.len();
+        assert!(len.is_multiple_of(8) && x0.len() == len && x1.len() == len && mu1.len() == len);
+        assert!(qblock.len() >= G * len && acc.len() >= fused_acc_len(G));
+        let pa = acc.as_mut_ptr();
+        let (pq, px0, px1, pm0, pm1) = (
+            qblock.as_ptr(),
+            x0.as_ptr(),
+            x1.as_ptr(),
+            mu0.as_ptr(),
+            mu1.as_ptr(),
+        );
+        // SAFETY: the assertions above bound every offset: acc (2G + 2) · 8 values, rows
+        // `len`, Q `G * len`.
         unsafe {
-            let mut step = |b: usize, za: __m512d, zb: __m512d| {
+            let mut acc0: [__m512d; G] = std::array::from_fn(|g| _mm512_loadu_pd(pa.add(g * 8)));
+            let mut acc1: [__m512d; G] =
+                std::array::from_fn(|g| _mm512_loadu_pd(pa.add((G + g) * 8)));
+            let mut ss0 = _mm512_loadu_pd(pa.add(2 * G * 8));
+            let mut ss1 = _mm512_loadu_pd(pa.add((2 * G + 1) * 8));
+            for b in 0..len / 8 {
+                let at = b * 8;
+                let za = _mm512_sub_pd(T::load8(px0.add(at)), _mm512_loadu_pd(pm0.add(at)));
+                let zb = _mm512_sub_pd(T::load8(px1.add(at)), _mm512_loadu_pd(pm1.add(at)));
                 ss0 = _mm512_fmadd_pd(za, za, ss0);
                 ss1 = _mm512_fmadd_pd(zb, zb, ss1);
+                let qb = pq.add(at * G);
                 for g in 0..G {
-                    let qv = _mm512_loadu_pd(pq.add((b * G + g) * 8));
+                    let qv = _mm512_loadu_pd(qb.add(g * 8));
                     acc0[g] = _mm512_fmadd_pd(za, qv, acc0[g]);
                     acc1[g] = _mm512_fmadd_pd(zb, qv, acc1[g]);
                 }
-            };
-            for b in 0..full {
-                let at = b * 8;
-                let za = _mm512_sub_pd(
-                    T::load8(x0.as_ptr().add(at)),
-                    _mm512_loadu_pd(mu0.as_ptr().add(at)),
-                );
-                let zb = _mm512_sub_pd(
-                    T::load8(x1.as_ptr().add(at)),
-                    _mm512_loadu_pd(mu1.as_ptr().add(at)),
-                );
-                step(b, za, zb);
             }
-            if full < blocks {
-                let za = _mm512_sub_pd(
-                    _mm512_loadu_pd(tails[0].as_ptr()),
-                    _mm512_loadu_pd(tails[2].as_ptr()),
-                );
-                let zb = _mm512_sub_pd(
-                    _mm512_loadu_pd(tails[1].as_ptr()),
-                    _mm512_loadu_pd(tails[3].as_ptr()),
-                );
-                step(full, za, zb);
+            for g in 0..G {
+                _mm512_storeu_pd(pa.add(g * 8), acc0[g]);
+                _mm512_storeu_pd(pa.add((G + g) * 8), acc1[g]);
             }
+            _mm512_storeu_pd(pa.add(2 * G * 8), ss0);
+            _mm512_storeu_pd(pa.add((2 * G + 1) * 8), ss1);
         }
-        let hsum = |v: __m512d| {
-            let mut l = [0.0f64; 8];
-            // SAFETY: `l` holds eight f64.
-            unsafe { _mm512_storeu_pd(l.as_mut_ptr(), v) };
-            ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
-        };
-        for g in 0..G {
-            out[0][g] = hsum(acc0[g]);
-            out[1][g] = hsum(acc1[g]);
-        }
-        [hsum(ss0), hsum(ss1)]
     }
 }
 
@@ -515,58 +468,136 @@ impl PackedBasis {
         self.padded
     }
 
-    /// Whether [`PackedBasis::centre_project`] is available (AVX-512 with all r ≤ 12 columns in
-    /// one group).
+    /// Whether [`PackedBasis::centre_project_rows`] is available (AVX-512 with all r ≤ 12
+    /// columns in one group).
     pub(crate) fn can_fuse(&self) -> bool {
         self.isa == Isa::Avx512 && self.groups.len() == 1
     }
 
-    /// Fused centring and projection of two raw rows (unpadded, length p): with
-    /// $z_t = x_t - \mu_t$ (widened to f64 in registers), writes `proj[c][t] = z_t · q_c` and
-    /// returns $(\|z_0\|^2, \|z_1\|^2)$. The rows are streamed once, interleaved with the
-    /// multiply-adds, so memory traffic overlaps the arithmetic.
+    /// Fused centring and projection of up to [`FUSED_TILE`] raw rows (unpadded, length p, all
+    /// of one element type): with $z_t = x_t - \mu_t$ widened to f64 in registers, writes
+    /// $\|z_t\|^2$ to `out[t * (r + 1)]` and $z_t \cdot q_c$ to `out[t * (r + 1) + 1 + c]`.
     ///
-    /// Panics unless [`PackedBasis::can_fuse`].
-    pub(crate) fn centre_project<T: Scalar>(
+    /// Rows are taken in pairs (a lone last row is paired with itself) and the columns in
+    /// blocks of [`FUSED_COLS`], so the block of Q in use (at most 12 × 256 f64 = 24 KiB)
+    /// stays in L1 for the whole tile instead of being streamed from L2 for every pair.
+    /// `scratch` is reused between calls. Panics unless [`PackedBasis::can_fuse`].
+    pub(crate) fn centre_project_rows<T: Scalar>(
         &self,
-        x: [&[T]; TILE_ROWS],
-        mu: [&[f64]; TILE_ROWS],
-        proj: &mut [[f64; TILE_ROWS]],
-    ) -> [f64; TILE_ROWS] {
+        rows: &[&[T]],
+        means: &[&[f64]],
+        out: &mut [f64],
+        scratch: &mut Vec<f64>,
+    ) {
         assert!(
             self.can_fuse(),
-            "fused kernel needs AVX-512 and a single column group"
+            "fused kernel needs AVX-512 and one column group"
         );
+        assert!(rows.len() == means.len() && rows.len() <= FUSED_TILE && !rows.is_empty());
         let g = self.groups[0].1;
-        let mut out = [[0.0f64; 12]; TILE_ROWS];
-        let ss;
+        let p = means[0].len();
+        let pairs = rows.len().div_ceil(2);
+        let width = fused_acc_len(g);
+        scratch.clear();
+        scratch.resize(pairs * width, 0.0);
+        let pair = |i: usize| (2 * i, (2 * i + 1).min(rows.len() - 1));
+        let full = p / BLOCK * BLOCK;
+        for c0 in (0..full).step_by(FUSED_COLS) {
+            let c1 = (c0 + FUSED_COLS).min(full);
+            let qblock = &self.data[c0 * g..c1 * g];
+            for (i, acc) in scratch.chunks_exact_mut(width).enumerate() {
+                let (a, b) = pair(i);
+                self.fused_block(
+                    g,
+                    T::slice_kind(&rows[a][c0..c1]),
+                    T::slice_kind(&rows[b][c0..c1]),
+                    &means[a][c0..c1],
+                    &means[b][c0..c1],
+                    qblock,
+                    acc,
+                );
+            }
+        }
+        if full < p {
+            // The last, partial block: widened and zero-padded copies (z = 0 in the padding).
+            let qblock = &self.data[full * g..(full + BLOCK) * g];
+            for (i, acc) in scratch.chunks_exact_mut(width).enumerate() {
+                let (a, b) = pair(i);
+                let mut tails = [[0.0f64; BLOCK]; 4];
+                for j in full..p {
+                    tails[0][j - full] = rows[a][j].to_f64();
+                    tails[1][j - full] = rows[b][j].to_f64();
+                    tails[2][j - full] = means[a][j];
+                    tails[3][j - full] = means[b][j];
+                }
+                let [x0, x1, m0, m1] = &tails;
+                self.fused_block(
+                    g,
+                    SliceKind::F64(x0),
+                    SliceKind::F64(x1),
+                    m0,
+                    m1,
+                    qblock,
+                    acc,
+                );
+            }
+        }
+        let r = g;
+        let hsum = |v: &[f64]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        for (t, row_out) in out.chunks_exact_mut(r + 1).take(rows.len()).enumerate() {
+            let acc = &scratch[(t / 2) * width..(t / 2 + 1) * width];
+            let side = t % 2;
+            row_out[0] = hsum(&acc[(2 * g + side) * BLOCK..(2 * g + side + 1) * BLOCK]);
+            for c in 0..r {
+                let at = (side * g + c) * BLOCK;
+                row_out[1 + c] = hsum(&acc[at..at + BLOCK]);
+            }
+        }
+    }
+
+    /// Runs [`simd::centre_project_block`] for `g` columns and the rows' element type.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_block(
+        &self,
+        g: usize,
+        x0: SliceKind<'_>,
+        x1: SliceKind<'_>,
+        mu0: &[f64],
+        mu1: &[f64],
+        qblock: &[f64],
+        acc: &mut [f64],
+    ) {
+        debug_assert_eq!(self.isa, Isa::Avx512);
         #[cfg(target_arch = "x86_64")]
         {
-            let (x0, x1) = (T::slice_kind(x[0]), T::slice_kind(x[1]));
             macro_rules! with_g {
-                ($($g:literal)+) => {
+                ($t:ty, $a:expr, $b:expr; $($g:literal)+) => {
                     match g {
-                        // SAFETY: `can_fuse` implies `isa == Avx512`, detected on this CPU.
+                        // SAFETY: `can_fuse` (asserted by the caller) implies AVX-512 on this
+                        // CPU; the caller passes equal-length blocks of 8·m values, Q blocks of
+                        // g·8·m values and accumulators of `fused_acc_len(g)`.
                         $($g => unsafe {
-                            simd::centre_project_avx512::<$g>(x0, x1, mu[0], mu[1], &self.data, &mut out)
+                            simd::centre_project_block::<$g, $t>($a, $b, mu0, mu1, qblock, acc)
                         },)+
                         _ => unreachable!("column group larger than the kernel's maximum"),
                     }
                 };
             }
-            ss = with_g!(1 2 3 4 5 6 7 8 9 10 11 12);
+            match (x0, x1) {
+                (SliceKind::F32(a), SliceKind::F32(b)) => {
+                    with_g!(f32, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
+                }
+                (SliceKind::F64(a), SliceKind::F64(b)) => {
+                    with_g!(f64, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
+                }
+                _ => unreachable!("both rows come from one matrix"),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (x, mu);
+            let _ = (g, x0, x1, mu0, mu1, qblock, acc);
             unreachable!("AVX-512 is x86-64 only");
         }
-        for gg in 0..g {
-            for t in 0..TILE_ROWS {
-                proj[gg][t] = out[t][gg];
-            }
-        }
-        ss
     }
 
     /// Projections `proj[c][t] = z_t · q_c` of [`TILE_ROWS`] rows, each of length
