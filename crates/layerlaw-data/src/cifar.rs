@@ -23,7 +23,7 @@ pub const CIFAR_CLASSES: usize = 10;
 ///
 /// Errors when the length is not a multiple of 3073 or a label is `>= 10`.
 pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<ImageSet, DataError> {
-    if bytes.len() % CIFAR_RECORD_LEN != 0 {
+    if !bytes.len().is_multiple_of(CIFAR_RECORD_LEN) {
         return Err(DataError::CifarRecordLength {
             path: path.to_path_buf(),
             len: bytes.len(),

@@ -231,7 +231,7 @@ fn run(
         observer.on_epoch(&stats);
         history.push(stats);
         let done = epoch + 1;
-        if cfg.measure_every.is_some_and(|k| done % k == 0) && done < cfg.epochs {
+        if cfg.measure_every.is_some_and(|k| done.is_multiple_of(k)) && done < cfg.epochs {
             let features = pool.install(|| engine.features(&train.x, train.n, cfg.bn_measure));
             observer.on_measure(done, &features);
         }
