@@ -18,8 +18,8 @@ use serde_json::json;
 use crate::analysis::{analyse_layers, Definitions, LayerReport, DEFINITIONS};
 use crate::error::CliError;
 use crate::law::{
-    feature_inputs, geometry_labels, load_data, prepare_data, DataArgs, MeasuringObserver,
-    OptimizerArg, Preprocess,
+    feature_inputs, geometry_labels, load_data, prepare_data, DataArgs, DeviceArg,
+    MeasuringObserver, OptimizerArg, Preprocess,
 };
 use crate::output::{create_dir, fmt_opt, manifest, print_json, write_json, Table};
 use crate::plot::{self, Chart, Mark, Series};
@@ -96,6 +96,10 @@ pub struct ImbalanceArgs {
     /// Measure features with BatchNorm in eval mode (default: train mode on batches of 100, as the official code).
     #[arg(long)]
     pub bn_eval: bool,
+    /// Where to train: `gpu` (wgpu on Vulkan, binary built with `--features gpu`) runs VGG11 and
+    /// ResNet18; the FNN runs on the CPU only.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
     /// E_W of the Layer-Peeled Model shown beside the network.
     #[arg(long, default_value_t = 1.0)]
     pub ew: f64,
@@ -331,6 +335,7 @@ fn one_run(
         class_loss_weights,
         sample_repeats,
         threads: None,
+        device: args.device.device(),
     };
     let labels: Labels = geometry_labels(&prep.train.y, k)?;
     let label = format!("R = {ratio}");
@@ -494,6 +499,18 @@ fn sweep_charts(runs: &[ImbalanceRun]) -> (Chart, Chart) {
 
 /// Runs `layerlaw imbalance`.
 pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
+    // Refuse a device this build or model cannot use before loading any data.
+    let architecture = match args.model {
+        ModelArg::Fnn => Architecture::Fnn {
+            width: args.width,
+            depth: args.depth,
+            batchnorm: true,
+            relu: true,
+        },
+        ModelArg::Vgg11 => Architecture::Vgg11,
+        ModelArg::Resnet18 => Architecture::ResNet18,
+    };
+    args.device.device().check(architecture)?;
     let mut notes = Vec::new();
     let split = load_data(&args.data, &mut notes)?;
     let ratios = match (&args.ratios, &args.counts) {

@@ -8,7 +8,7 @@ use layerlaw_data::{DatasetKind, Split};
 use layerlaw_geometry::{Labels, LawFit};
 use layerlaw_io::{write_safetensors, ArrayData, NamedArray};
 use layerlaw_train::{
-    Architecture, BnMeasureMode, EpochStats, LayerFeatures, OptimizerKind, TrainConfig,
+    Architecture, BnMeasureMode, Device, EpochStats, LayerFeatures, OptimizerKind, TrainConfig,
     TrainObserver, TrainOutcome,
 };
 use serde::Serialize;
@@ -65,6 +65,27 @@ impl OptimizerArg {
             OptimizerArg::Sgd => OptimizerKind::Sgd,
             OptimizerArg::Momentum => OptimizerKind::Momentum,
             OptimizerArg::Adam => OptimizerKind::Adam,
+        }
+    }
+}
+
+/// Where training runs (`--device`): shared by `law` and `imbalance`.
+#[derive(Clone, Copy, Debug, ValueEnum, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceArg {
+    /// The CPU (every model; bit-identical runs).
+    Cpu,
+    /// The GPU through wgpu on Vulkan: VGG11 and ResNet18 only (the FNN is CPU-only). Needs a
+    /// binary built with `--features gpu`.
+    Gpu,
+}
+
+impl DeviceArg {
+    /// The trainer's device.
+    pub fn device(self) -> Device {
+        match self {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Gpu => Device::Gpu,
         }
     }
 }
@@ -161,6 +182,10 @@ pub struct LawArgs {
     /// Write the measured features, labels and classifier to OUT/features.safetensors.
     #[arg(long)]
     pub save_features: bool,
+    /// Where to train. The FNN runs on the CPU only, so `gpu` is refused here (it is for
+    /// `imbalance --model vgg11|resnet18`).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
     /// Output directory.
     #[arg(long, default_value = "out/law")]
     pub out: PathBuf,
@@ -460,6 +485,13 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     if args.measure_every == Some(0) {
         return Err(CliError::usage("measure-every", "must be at least 1"));
     }
+    let architecture = Architecture::Fnn {
+        width: args.width,
+        depth: args.depth,
+        batchnorm: !args.no_batchnorm,
+        relu: !args.no_relu,
+    };
+    args.device.device().check(architecture)?;
     let mut notes = Vec::new();
     let split = load_data(&args.data, &mut notes)?;
     notes.push(format!("data: {}", split.source));
@@ -473,12 +505,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         Preprocess::Fnn,
     )?;
     let cfg = TrainConfig {
-        architecture: Architecture::Fnn {
-            width: args.width,
-            depth: args.depth,
-            batchnorm: !args.no_batchnorm,
-            relu: !args.no_relu,
-        },
+        architecture,
         optimizer: args.optimizer.kind(),
         lr: args.lr,
         momentum: 0.9,
@@ -495,6 +522,7 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         class_loss_weights: None,
         sample_repeats: None,
         threads: None,
+        device: args.device.device(),
     };
     let labels = geometry_labels(&prep.train.y, k)?;
     let mut obs = MeasuringObserver::new(&labels, args.epochs, "training", args.json);

@@ -129,6 +129,37 @@ pub enum OptimizerKind {
     Adam,
 }
 
+/// Where the CNNs run. The FNN is hand-written on CPU `gemm` kernels and runs on the CPU only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Device {
+    /// burn's Flex backend on the CPU (bit-identical runs for a fixed seed and thread count).
+    #[default]
+    Cpu,
+    /// burn's wgpu runtime on Vulkan (WGSL kernels): an NVIDIA/AMD/Intel GPU, or Mesa's lavapipe
+    /// (a CPU Vulkan driver) where there is none. VGG11 and ResNet18 only; needs the `gpu` cargo
+    /// feature (`cargo build --release -p layerlaw-cli --features gpu`).
+    Gpu,
+}
+
+impl Device {
+    /// True when this build has the `gpu` feature (so [`Device::Gpu`] can be used).
+    pub const GPU_BUILT: bool = cfg!(feature = "gpu");
+
+    /// Checks that `architecture` can run on this device in this build, without touching the
+    /// device: [`TrainError::GpuNotBuilt`] without the `gpu` feature, [`TrainError::GpuUnsupported`]
+    /// for the FNN.
+    pub fn check(self, architecture: Architecture) -> Result<(), TrainError> {
+        match (self, architecture) {
+            (Device::Cpu, _) => Ok(()),
+            (Device::Gpu, Architecture::Fnn { .. }) => Err(TrainError::GpuUnsupported {
+                architecture: "the FNN",
+            }),
+            (Device::Gpu, _) if !Self::GPU_BUILT => Err(TrainError::GpuNotBuilt),
+            (Device::Gpu, _) => Ok(()),
+        }
+    }
+}
+
 /// How batch norm behaves while features are measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BnMeasureMode {
@@ -178,6 +209,8 @@ pub struct TrainConfig {
     /// Worker threads (rayon pool); `None` = 1 for the FNN (deterministic and fastest at these sizes),
     /// all cores for the CNNs.
     pub threads: Option<usize>,
+    /// Where the CNNs run ([`Device::Cpu`] by default; [`Device::Gpu`] needs the `gpu` feature).
+    pub device: Device,
 }
 
 impl TrainConfig {
@@ -203,6 +236,7 @@ impl TrainConfig {
             class_loss_weights: None,
             sample_repeats: None,
             threads: None,
+            device: Device::Cpu,
         }
     }
 
@@ -234,6 +268,7 @@ impl TrainConfig {
     /// Checks every field against `data` (the training set).
     pub fn validate(&self, data: &Dataset) -> Result<(), TrainError> {
         data.validate("train")?;
+        self.device.check(self.architecture)?;
         let bad = |field: &'static str, value: String, reason: &'static str| {
             Err(TrainError::InvalidConfig {
                 field,

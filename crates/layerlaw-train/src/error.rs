@@ -124,6 +124,31 @@ pub enum TrainError {
         /// Actual number of values.
         actual: usize,
     },
+    /// [`crate::Device::Gpu`] was requested from a build without the `gpu` feature.
+    #[error(
+        "this build has no GPU support: rebuild with \
+         `cargo build --release -p layerlaw-cli --features gpu` (burn's wgpu runtime on Vulkan; \
+         it needs a Vulkan driver at run time)"
+    )]
+    GpuNotBuilt,
+    /// [`crate::Device::Gpu`] was requested for an architecture that runs on the CPU only.
+    #[error(
+        "{architecture} runs on the CPU only (hand-written on CPU gemm kernels); the GPU runs \
+         the CNNs (VGG11, ResNet18: `layerlaw imbalance --model vgg11|resnet18 --device gpu`)"
+    )]
+    GpuUnsupported {
+        /// The architecture, in words.
+        architecture: &'static str,
+    },
+    /// The GPU (wgpu on Vulkan) could not be initialised.
+    #[error(
+        "cannot initialise the GPU (wgpu on Vulkan): {reason}; is a Vulkan driver installed \
+         (`vulkaninfo --summary`; NVIDIA's driver, or `apt-get install mesa-vulkan-drivers`)?"
+    )]
+    GpuInit {
+        /// What wgpu reported.
+        reason: String,
+    },
     /// The thread pool could not be built.
     #[error("could not build a thread pool with {threads} threads: {reason}")]
     ThreadPool {

@@ -7,7 +7,9 @@
 //! - FNN (GFNN, papers.md §1.3): a hand-written, fused forward/backward pass over `gemm` kernels
 //!   (the matrix kernels burn-flex uses), checked against PyTorch to 1e-5.
 //! - VGG11 and ResNet18 (papers.md §2.6): burn 0.22 (`Autodiff<Flex>`), hidden behind [`train`] and
-//!   [`CnnModel`] (one step at a time, checked against PyTorch).
+//!   [`CnnModel`] (one step at a time, checked against PyTorch). With the `gpu` cargo feature they
+//!   also run on burn's wgpu runtime on Vulkan ([`Device::Gpu`], checked against the CPU); no
+//!   framework type leaves the crate either way.
 //!
 //! Semantics follow PyTorch exactly where it matters: default initialisation, BatchNorm
 //! (biased batch variance for normalisation, unbiased for running statistics, momentum 0.1,
@@ -24,8 +26,8 @@ pub mod plan;
 mod report;
 mod train;
 
-pub use cnn::{cnn_parameter_count, CnnModel};
-pub use config::{Architecture, BnMeasureMode, Dataset, OptimizerKind, TrainConfig};
+pub use cnn::{cnn_parameter_count, gpu_adapter, CnnModel};
+pub use config::{Architecture, BnMeasureMode, Dataset, Device, OptimizerKind, TrainConfig};
 pub use error::TrainError;
 pub use fnn::{FnnModel, FnnSpec, StepResult};
 pub use optim::{Optimizer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS};

@@ -102,8 +102,9 @@
 //! relative, parameters `|ours − torch| ≤ 1e-7 + 1e-3·|torch − initial|` (relative to the two steps'
 //! update), running statistics `1e-5·(1 + |torch|)`.
 //!
-//! VGG11 is limited by burn-flex's float32 convolution backward: with the second convolution
-//! (64→128 channels on 16×16) cast to float64 our gradients match torch to its float32 accuracy, and
+//! VGG11 is limited by burn's float32 convolution backward (the wgpu backend shows the same error):
+//! with the second convolution (64→128 channels on 16×16) cast to float64 our gradients match torch
+//! to its float32 accuracy, and
 //! with every tensor in float64 our run matches torch's float64 run to 1e-6 of the updates (no
 //! semantic difference); in float32 the gradients of the first two blocks carry about 1.4e-3
 //! relative error after one step, against 5e-6 for torch's float32 (both against torch float64), and

@@ -4,7 +4,7 @@ mod common;
 
 use common::{blobs, small_fnn};
 use layerlaw_train::{
-    train, Architecture, BnMeasureMode, CnnModel, Dataset, FnnModel, FnnSpec, NoObserver,
+    train, Architecture, BnMeasureMode, CnnModel, Dataset, Device, FnnModel, FnnSpec, NoObserver,
     Optimizer, OptimizerKind, TrainConfig, TrainError,
 };
 
@@ -362,4 +362,41 @@ fn cnn_model_errors() {
     // Nothing was changed by the rejected steps.
     assert_eq!(opt.steps(), 0);
     assert_eq!(model.running_statistics()[0].1[0], 1.0);
+}
+
+#[test]
+fn device_errors() {
+    // The FNN is CPU-only, with or without the `gpu` feature.
+    let cfg = TrainConfig {
+        device: Device::Gpu,
+        ..small_fnn(1)
+    };
+    let e = err(&cfg, &blobs(12, 4, 3, 0.0));
+    assert_eq!(
+        e,
+        TrainError::GpuUnsupported {
+            architecture: "the FNN"
+        }
+    );
+    assert!(e.to_string().contains("CPU only"), "{e}");
+    assert_eq!(
+        Device::Gpu.check(Architecture::Vgg11).is_ok(),
+        Device::GPU_BUILT
+    );
+    assert!(Device::Cpu.check(Architecture::ResNet18).is_ok());
+    if !Device::GPU_BUILT {
+        let e = Device::Gpu
+            .check(Architecture::ResNet18)
+            .expect_err("no gpu feature");
+        assert_eq!(e, TrainError::GpuNotBuilt);
+        assert!(
+            e.to_string()
+                .contains("cargo build --release -p layerlaw-cli --features gpu"),
+            "{e}"
+        );
+        let mut model = CnnModel::new(Architecture::ResNet18, [1, 32, 32], 10, 0).expect("valid");
+        assert_eq!(model.set_device(Device::Gpu), Err(TrainError::GpuNotBuilt));
+        assert_eq!(model.device(), Device::Cpu);
+        assert_eq!(layerlaw_train::gpu_adapter(), Err(TrainError::GpuNotBuilt));
+    }
 }

@@ -1,4 +1,5 @@
-//! Convolutional networks (VGG11, ResNet18) on burn's `Flex` CPU backend with autodiff.
+//! Convolutional networks (VGG11, ResNet18) on burn with autodiff: the `Flex` CPU backend, or with
+//! the `gpu` feature burn's wgpu runtime on Vulkan ([`crate::Device`]).
 //!
 //! Parameters, BN running statistics and the optimiser state stay on the host ([`ParamStore`],
 //! [`Optimizer`]); each step uploads the parameters as flat leaf tensors, runs forward and backward
@@ -15,7 +16,7 @@ mod params;
 mod resnet;
 mod vgg;
 
-use crate::config::{Architecture, BnMeasureMode, Dataset, TrainConfig};
+use crate::config::{Architecture, BnMeasureMode, Dataset, Device as Compute, TrainConfig};
 use crate::error::TrainError;
 use crate::fnn::kernels::softmax_cross_entropy;
 use crate::fnn::StepResult;
@@ -48,7 +49,8 @@ pub(crate) fn build_engine(
     data: &Dataset,
     _threads: usize,
 ) -> Result<Box<dyn Engine>, TrainError> {
-    let model = CnnModel::new(cfg.architecture, data.shape, data.num_classes, cfg.seed)?;
+    let mut model = CnnModel::new(cfg.architecture, data.shape, data.num_classes, cfg.seed)?;
+    model.set_device(cfg.device)?;
     let opt = Optimizer::new(
         cfg.optimizer,
         cfg.momentum,
@@ -76,6 +78,78 @@ pub fn cnn_parameter_count(
         Architecture::Fnn { .. } => return None,
     }
     Some(store.values.len())
+}
+
+/// The burn device behind `device`; the GPU is initialised once per process (wgpu on Vulkan).
+fn burn_device(device: Compute) -> Result<Device, TrainError> {
+    match device {
+        Compute::Cpu => Ok(Device::flex()),
+        Compute::Gpu => gpu::device(),
+    }
+}
+
+/// Name of the GPU adapter [`crate::Device::Gpu`] runs on (e.g. `NVIDIA H100 80GB HBM3`, or
+/// `llvmpipe (LLVM 15.0.6, 256 bits)` for Mesa's lavapipe), initialising the GPU if needed.
+///
+/// Errors: [`TrainError::GpuNotBuilt`] without the `gpu` feature, [`TrainError::GpuInit`] when no
+/// Vulkan adapter can be opened.
+pub fn gpu_adapter() -> Result<String, TrainError> {
+    let device = gpu::device()?;
+    Ok(gpu::adapter_name(&device))
+}
+
+#[cfg(feature = "gpu")]
+mod gpu {
+    use super::Device;
+    use crate::error::TrainError;
+    use burn::tensor::wgpu::WgpuBackend;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::OnceLock;
+
+    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
+
+    /// The process-wide wgpu device on Vulkan (wgpu's default adapter: a discrete GPU first).
+    pub(super) fn device() -> Result<Device, TrainError> {
+        DEVICE
+            .get_or_init(|| {
+                let init = || {
+                    Device::wgpu_options()
+                        .graphics_api(WgpuBackend::Vulkan)
+                        .init()
+                        .map_err(|e| e.to_string())
+                };
+                // wgpu reports most failures as errors, but a broken driver can also panic.
+                catch_unwind(AssertUnwindSafe(init)).unwrap_or_else(|panic| {
+                    Err(panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "the Vulkan runtime panicked".into()))
+                })
+            })
+            .clone()
+            .map_err(|reason| TrainError::GpuInit { reason })
+    }
+
+    pub(super) fn adapter_name(device: &Device) -> String {
+        device
+            .identity()
+            .map_or_else(|| "unknown adapter".into(), |id| id.name)
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+mod gpu {
+    use super::Device;
+    use crate::error::TrainError;
+
+    pub(super) fn device() -> Result<Device, TrainError> {
+        Err(TrainError::GpuNotBuilt)
+    }
+
+    pub(super) fn adapter_name(_: &Device) -> String {
+        String::new()
+    }
 }
 
 /// A VGG11 or ResNet18 with host-side parameters, stepped one mini-batch at a time.
@@ -106,6 +180,8 @@ pub struct CnnModel {
     shape: [usize; 3],
     num_classes: usize,
     architecture: Architecture,
+    compute: Compute,
+    device: Device,
 }
 
 impl std::fmt::Debug for CnnModel {
@@ -115,13 +191,14 @@ impl std::fmt::Debug for CnnModel {
             .field("shape", &self.shape)
             .field("num_classes", &self.num_classes)
             .field("parameters", &self.store.values.len())
+            .field("device", &self.compute)
             .finish_non_exhaustive()
     }
 }
 
 impl CnnModel {
     /// A network for `[c, 32, 32]` inputs and `num_classes` classes with PyTorch's default
-    /// initialisation (drawn with `ChaCha8Rng` from `seed`, as [`crate::train`] does).
+    /// initialisation (drawn with `ChaCha8Rng` from `seed`, as [`crate::train`] does), on the CPU.
     ///
     /// Errors: [`TrainError::InvalidConfig`] for an FNN architecture, [`TrainError::Shape`] for
     /// inputs other than 32×32, zero channels or fewer than 2 classes.
@@ -165,7 +242,26 @@ impl CnnModel {
             shape,
             num_classes,
             architecture,
+            compute: Compute::Cpu,
+            device: Device::flex(),
         })
+    }
+
+    /// Runs the forward and backward passes on `device` from now on (parameters, running
+    /// statistics and the optimiser stay on the host either way).
+    ///
+    /// Errors: [`TrainError::GpuNotBuilt`] without the `gpu` feature, [`TrainError::GpuInit`] when
+    /// the GPU cannot be opened.
+    pub fn set_device(&mut self, device: Compute) -> Result<(), TrainError> {
+        device.check(self.architecture)?;
+        self.device = burn_device(device)?;
+        self.compute = device;
+        Ok(())
+    }
+
+    /// The device the passes run on.
+    pub fn device(&self) -> Compute {
+        self.compute
     }
 
     /// Total number of trainable parameters.
@@ -278,7 +374,7 @@ impl CnnModel {
     ) -> StepResult {
         let rows = y.len();
         let k = self.num_classes;
-        let device = Device::flex().autodiff();
+        let device = self.device.clone().autodiff();
         let mut f = Forward::new(&self.store, device.clone(), true, BnUse::TrainUpdate);
         let input = f.input(x, self.batch_shape(rows));
         let (logits, _) = self.net.forward(&mut f, input);
@@ -335,7 +431,7 @@ impl CnnModel {
             .collect();
         for start in (0..n).step_by(chunk) {
             let rows = chunk.min(n - start);
-            let mut f = Forward::new(&self.store, Device::flex(), false, bn);
+            let mut f = Forward::new(&self.store, self.device.clone(), false, bn);
             let input = f.input(
                 &x[start * dim..(start + rows) * dim],
                 self.batch_shape(rows),
