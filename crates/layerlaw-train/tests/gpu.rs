@@ -168,19 +168,29 @@ fn compare(architecture: Architecture, loss_tol: [f64; 3], update_tol: f64, stat
         worst_stat <= stat_tol,
         "{architecture:?}: running statistics differ by {worst_stat:.2e}"
     );
-    // Determinism: a second GPU run from the same start.
+    // Repeatability: a second GPU run from the same start. Not bit for bit: on first use cubecl
+    // autotunes its kernels by timing them, so two runs may pick different (equally valid)
+    // kernels (seen on lavapipe in a clean checkout: last loss differed by 6e-8 relative). The
+    // second run must agree with the first as closely as the GPU agrees with the CPU.
     let again = two_steps(architecture, Device::Gpu);
     println!(
         "  second GPU run: {:.2} s, bit-identical: {}",
         again.seconds,
         again.same_numbers(&gpu)
     );
-    assert!(
-        again.same_numbers(&gpu),
-        "{architecture:?}: two GPU runs differ (losses {:?} vs {:?})",
-        gpu.losses,
-        again.losses
-    );
+    for (step, ((a, b), tol)) in gpu
+        .losses
+        .iter()
+        .zip(&again.losses)
+        .zip(loss_tol)
+        .enumerate()
+    {
+        let rel = (a - b).abs() / a.abs();
+        assert!(
+            rel <= tol,
+            "{architecture:?}: two GPU runs differ at loss {step}: {a} vs {b}"
+        );
+    }
 }
 
 #[test]
