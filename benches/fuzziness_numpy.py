@@ -61,7 +61,16 @@ def svd_trick(features, labels, k, tol=1e-6):
 def main():
     labels = np.load(sys.argv[1]).astype(np.int64)
     k = int(labels.max()) + 1
-    out = {"numpy": np.__version__, "scipy": scipy.__version__, "layers": []}
+    try:  # numpy advises huge pages for its large arrays on Linux (numpy >= 1.20)
+        from numpy._core.multiarray import _get_madvise_hugepage
+    except ImportError:
+        from numpy.core.multiarray import _get_madvise_hugepage
+    out = {
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "madvise_hugepage": bool(_get_madvise_hugepage()),
+        "layers": [],
+    }
     for path in sys.argv[2:]:
         x = np.load(path)
         t0 = time.perf_counter()

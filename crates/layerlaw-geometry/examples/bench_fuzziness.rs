@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo run --release -p layerlaw-geometry --example bench_fuzziness [-- N P LAYERS]`
 //! from the repository root (it calls `python3 benches/fuzziness_numpy.py`); `--no-numpy` times
-//! layerlaw only.
+//! layerlaw only; `--no-huge-pages` keeps the feature buffers in ordinary 4 KiB pages (by
+//! default they are advised to use transparent huge pages, as numpy does for its arrays and as
+//! `layerlaw measure` does for the files it reads).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use faer::MatRef;
-use layerlaw_geometry::{fit_law, separation, Labels, SeparationOptions};
+use layerlaw_geometry::{
+    fit_law, separation, separation_layers, Labels, LayerFeatures, SeparationOptions,
+};
 use rayon::prelude::*;
 
 const K: usize = 10;
@@ -34,9 +38,22 @@ fn unit_noise(state: &mut u64) -> f32 {
 }
 
 /// Layer l: x_i = s_l * mu_{y_i} + noise, s_l = 0.05 * 1.5^l, so D decays geometrically.
-fn layer_features(layer: usize, n: usize, p: usize, labels: &[usize], means: &[f32]) -> Vec<f32> {
+fn layer_features(
+    layer: usize,
+    (n, p): (usize, usize),
+    labels: &[usize],
+    means: &[f32],
+    huge_pages: bool,
+) -> Vec<f32> {
     let scale = 0.05 * 1.5f32.powi(layer as i32);
-    let mut x = vec![0.0f32; n * p];
+    // Like numpy (which `benches/fuzziness_numpy.py` loads the same layers with), ask Linux for
+    // transparent huge pages on these large buffers, unless `--no-huge-pages`.
+    let mut x: Vec<f32> = if huge_pages {
+        layerlaw_io::huge_pages::vec_with_capacity(n * p)
+    } else {
+        Vec::with_capacity(n * p)
+    };
+    x.resize(n * p, 0.0);
     x.par_chunks_mut(p).enumerate().for_each(|(i, row)| {
         let mut st = (layer as u64) << 40 ^ i as u64 ^ 0x5eed;
         let mu = &means[labels[i] * p..(labels[i] + 1) * p];
@@ -99,9 +116,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.get(1).copied().unwrap_or(1024),
         args.get(2).copied().unwrap_or(8),
     );
+    let huge_pages = !std::env::args().any(|a| a == "--no-huge-pages");
     println!(
-        "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads",
-        rayon::current_num_threads()
+        "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads, feature buffers {}",
+        rayon::current_num_threads(),
+        if huge_pages {
+            "advised to use transparent huge pages (as numpy does)"
+        } else {
+            "without huge-page advice (--no-huge-pages)"
+        }
     );
     let labels: Vec<usize> = (0..n).map(|i| (i * 7919) % K).collect(); // balanced when K | n
     let mut st = 42u64;
@@ -123,40 +146,70 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = SeparationOptions::default();
 
     let mut files = Vec::new();
-    let mut ours = Vec::new();
-    let mut t_ours = 0.0;
-    let mut t_floor = 0.0;
+    let mut features = Vec::with_capacity(layers);
     for l in 0..layers {
-        let x = layer_features(l, n, p, labels.as_slice(), &means);
+        let x = layer_features(l, (n, p), labels.as_slice(), &means, huge_pages);
         let path = dir.join(format!("layer{l}.npy"));
         let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
         write_npy(&path, "<f4", &format!("({n}, {p})"), &bytes)?;
-        drop(bytes);
         files.push(path);
-        let view = MatRef::from_row_major_slice(&x, n, p);
+        features.push(x);
+    }
+    let views: Vec<MatRef<'_, f32>> = features
+        .iter()
+        .map(|x| MatRef::from_row_major_slice(x, n, p))
+        .collect();
+
+    // One layer at a time, as a caller with one layer in hand would.
+    let mut single = Vec::new();
+    let mut t_single = 0.0;
+    for (l, view) in views.iter().enumerate() {
         let t0 = Instant::now();
-        let sep = separation(view, &labels, &opts)?;
+        let sep = separation(*view, &labels, &opts)?;
         let dt = t0.elapsed().as_secs_f64();
-        t_ours += dt;
+        t_single += dt;
         println!(
             "layer {l}: layerlaw D = {:.10e} (rank {}) in {:.1} ms",
             sep.fuzziness,
             sep.rank,
             dt * 1e3
         );
-        // The floor is timed after layerlaw, so layerlaw never finds the layer warm in cache.
-        let t0 = Instant::now();
-        let checksum =
-            stream_once(std::hint::black_box(&x)) + stream_once(std::hint::black_box(&x));
-        t_floor += t0.elapsed().as_secs_f64();
-        std::hint::black_box(checksum);
-        ours.push(sep.fuzziness);
+        single.push(sep.fuzziness);
     }
+    // Every layer at once (what `layerlaw measure` does): pass 2 of one layer overlaps pass 1
+    // of the next.
+    let all: Vec<LayerFeatures<'_>> = views.iter().map(|&v| v.into()).collect();
+    let t0 = Instant::now();
+    let together = separation_layers(&all, &labels, &opts);
+    let t_ours = t0.elapsed().as_secs_f64();
+    let mut ours = Vec::with_capacity(layers);
+    for sep in together {
+        ours.push(sep?.fuzziness);
+    }
+    let identical = ours
+        .iter()
+        .zip(&single)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    println!(
+        "layerlaw, every layer at once (separation_layers): {t_ours:.3} s; one at a time \
+         (separation): {t_single:.3} s; results bit-identical: {identical}"
+    );
+    if !identical {
+        return Err("separation_layers and separation disagree".into());
+    }
+    // The floor is timed last, so layerlaw never finds a layer warm in cache.
+    let t0 = Instant::now();
+    for x in &features {
+        let checksum = stream_once(std::hint::black_box(x)) + stream_once(std::hint::black_box(x));
+        std::hint::black_box(checksum);
+    }
+    let t_floor = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();
     if std::env::args().any(|a| a == "--no-numpy") {
         std::fs::remove_dir_all(&dir)?;
         println!(
-            "layerlaw total {t_ours:.3} s; reading every layer twice {t_floor:.3} s ({:.2}x of it); peak RSS {:.0} MiB",
+            "layerlaw total {t_ours:.3} s (one layer at a time {t_single:.3} s); reading every layer \
+             twice {t_floor:.3} s ({:.2}x of it); peak RSS {:.0} MiB",
             t_ours / t_floor,
             rss.unwrap_or(f64::NAN)
         );
@@ -176,6 +229,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     let json = String::from_utf8(output.stdout)?;
+    println!(
+        "numpy advises huge pages for its arrays: {}",
+        json.contains("\"madvise_hugepage\": true")
+    );
     let mut pos = 0;
     println!("\nlayer  D layerlaw           D numpy dense        D numpy svd          rel(dense)  rel(svd)");
     let mut worst: f64 = 0.0;
@@ -197,13 +254,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("worst relative disagreement in D: {worst:.2e}");
     println!(
-        "time (all {layers} layers): layerlaw {:.3} s, numpy dense {:.2} s, numpy svd {:.3} s",
-        t_ours, t_dense, t_svd
+        "time (all {layers} layers): layerlaw {:.3} s (one layer at a time {:.3} s), numpy dense \
+         {:.2} s, numpy svd {:.3} s",
+        t_ours, t_single, t_dense, t_svd
     );
     println!(
-        "speed-up: {:.1}x vs numpy dense (official), {:.2}x vs numpy svd trick",
+        "speed-up: {:.1}x vs numpy dense (official), {:.2}x vs numpy svd trick (one layer at a \
+         time: {:.1}x and {:.2}x)",
         t_dense / t_ours,
-        t_svd / t_ours
+        t_svd / t_ours,
+        t_dense / t_single,
+        t_svd / t_single
     );
     println!(
         "memory floor: reading every layer twice takes {t_floor:.3} s here; layerlaw is {:.2}x that \

@@ -86,14 +86,6 @@ fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// `dst[j] += src[j]` with `src` widened to f64.
-#[inline(always)]
-fn add_row_body<T: Scalar>(dst: &mut [f64], src: &[T]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s.to_f64();
-    }
-}
-
 /// `dst = src - mu` (widened); returns $\|dst\|^2$ (eight interleaved partial sums).
 #[inline(always)]
 fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
@@ -122,21 +114,6 @@ fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut 
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
-/// Adds `src` (widened to f64) into `dst` (exact same additions at every [`Isa`]).
-pub(crate) fn add_row<T: Scalar>(isa: Isa, dst: &mut [f64], src: &[T]) {
-    debug_assert_eq!(dst.len(), src.len());
-    #[cfg(target_arch = "x86_64")]
-    match isa {
-        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports these features.
-        Isa::Avx512 => return unsafe { simd::add_row_avx512(dst, T::slice_kind(src)) },
-        // SAFETY: as above.
-        Isa::Avx2 => return unsafe { simd::add_row_avx2(dst, T::slice_kind(src)) },
-        Isa::Portable => {}
-    }
-    let _ = isa;
-    add_row_body(dst, src)
-}
-
 /// Writes `src - mu` (widened) into `dst` and returns its squared norm.
 pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
     debug_assert!(src.len() == mu.len() && src.len() <= dst.len());
@@ -158,85 +135,6 @@ pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [
 mod simd {
     use super::{fused_acc_len, SliceKind};
     use std::arch::x86_64::*;
-
-    /// AVX-512 `dst += widen(src)`.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F; `dst` and `src` have equal lengths.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn add_row_avx512(dst: &mut [f64], src: SliceKind<'_>) {
-        let n = match src {
-            SliceKind::F32(s) => s.len(),
-            SliceKind::F64(s) => s.len(),
-        };
-        assert!(dst.len() >= n);
-        let blocks = n / 8;
-        let d = dst.as_mut_ptr();
-        // SAFETY: every offset b * 8 + 7 < n <= dst.len(), src.len().
-        unsafe {
-            match src {
-                SliceKind::F32(s) => {
-                    for b in 0..blocks {
-                        let v = _mm512_cvtps_pd(_mm256_loadu_ps(s.as_ptr().add(b * 8)));
-                        let p = d.add(b * 8);
-                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), v));
-                    }
-                }
-                SliceKind::F64(s) => {
-                    for b in 0..blocks {
-                        let v = _mm512_loadu_pd(s.as_ptr().add(b * 8));
-                        let p = d.add(b * 8);
-                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), v));
-                    }
-                }
-            }
-        }
-        tail_add(&mut dst[blocks * 8..n], src, blocks * 8);
-    }
-
-    /// AVX2 `dst += widen(src)`.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2; `dst` and `src` have equal lengths.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn add_row_avx2(dst: &mut [f64], src: SliceKind<'_>) {
-        let n = match src {
-            SliceKind::F32(s) => s.len(),
-            SliceKind::F64(s) => s.len(),
-        };
-        assert!(dst.len() >= n);
-        let blocks = n / 4;
-        let d = dst.as_mut_ptr();
-        // SAFETY: every offset b * 4 + 3 < n <= dst.len(), src.len().
-        unsafe {
-            match src {
-                SliceKind::F32(s) => {
-                    for b in 0..blocks {
-                        let v = _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr().add(b * 4)));
-                        let p = d.add(b * 4);
-                        _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), v));
-                    }
-                }
-                SliceKind::F64(s) => {
-                    for b in 0..blocks {
-                        let v = _mm256_loadu_pd(s.as_ptr().add(b * 4));
-                        let p = d.add(b * 4);
-                        _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), v));
-                    }
-                }
-            }
-        }
-        tail_add(&mut dst[blocks * 4..n], src, blocks * 4);
-    }
-
-    fn tail_add(dst: &mut [f64], src: SliceKind<'_>, from: usize) {
-        for (j, d) in dst.iter_mut().enumerate() {
-            *d += match src {
-                SliceKind::F32(s) => f64::from(s[from + j]),
-                SliceKind::F64(s) => s[from + j],
-            };
-        }
-    }
 
     /// Scalar tail of the centring kernels: `dst[j] = src[j] - mu[j]` for `j >= from`.
     fn tail_centre(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64], from: usize) -> f64 {
@@ -366,6 +264,7 @@ mod simd {
         mu1: &[f64],
         qblock: &[f64],
         acc: &mut [f64],
+        ahead: [*const T; 2],
     ) {
         let len = mu0.len();
         assert!(len.is_multiple_of(8) && x0.len() == len && x1.len() == len && mu1.len() == len);
@@ -386,8 +285,18 @@ mod simd {
                 std::array::from_fn(|g| _mm512_loadu_pd(pa.add((G + g) * 8)));
             let mut ss0 = _mm512_loadu_pd(pa.add(2 * G * 8));
             let mut ss1 = _mm512_loadu_pd(pa.add((2 * G + 1) * 8));
+            // One prefetch per cache line of the rows of the next tile (a hint: never faults,
+            // so the address need not be dereferenceable).
+            let per_line = (64 / (8 * size_of::<T>())).max(1);
             for b in 0..len / 8 {
                 let at = b * 8;
+                if b % per_line == 0 {
+                    for next in ahead {
+                        if !next.is_null() {
+                            _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(at).cast::<i8>());
+                        }
+                    }
+                }
                 let za = _mm512_sub_pd(T::load8(px0.add(at)), _mm512_loadu_pd(pm0.add(at)));
                 let zb = _mm512_sub_pd(T::load8(px1.add(at)), _mm512_loadu_pd(pm1.add(at)));
                 ss0 = _mm512_fmadd_pd(za, za, ss0);
@@ -486,6 +395,7 @@ impl PackedBasis {
         &self,
         rows: &[&[T]],
         means: &[&[f64]],
+        ahead: &[&[T]],
         out: &mut [f64],
         scratch: &mut Vec<f64>,
     ) {
@@ -507,6 +417,7 @@ impl PackedBasis {
             let qblock = &self.data[c0 * g..c1 * g];
             for (i, acc) in scratch.chunks_exact_mut(width).enumerate() {
                 let (a, b) = pair(i);
+                let next = |t: usize| ahead.get(t).map(|r| T::slice_kind(&r[c0..c1]));
                 self.fused_block(
                     g,
                     T::slice_kind(&rows[a][c0..c1]),
@@ -515,6 +426,7 @@ impl PackedBasis {
                     &means[b][c0..c1],
                     qblock,
                     acc,
+                    [next(2 * i), next(2 * i + 1)],
                 );
             }
         }
@@ -539,6 +451,7 @@ impl PackedBasis {
                     m1,
                     qblock,
                     acc,
+                    [None, None],
                 );
             }
         }
@@ -566,18 +479,24 @@ impl PackedBasis {
         mu1: &[f64],
         qblock: &[f64],
         acc: &mut [f64],
+        ahead: [Option<SliceKind<'_>>; 2],
     ) {
         debug_assert_eq!(self.isa, Isa::Avx512);
         #[cfg(target_arch = "x86_64")]
         {
             macro_rules! with_g {
-                ($t:ty, $a:expr, $b:expr; $($g:literal)+) => {
+                ($t:ty, $v:ident, $a:expr, $b:expr; $($g:literal)+) => {
                     match g {
                         // SAFETY: `can_fuse` (asserted by the caller) implies AVX-512 on this
                         // CPU; the caller passes equal-length blocks of 8·m values, Q blocks of
                         // g·8·m values and accumulators of `fused_acc_len(g)`.
                         $($g => unsafe {
-                            simd::centre_project_block::<$g, $t>($a, $b, mu0, mu1, qblock, acc)
+                            simd::centre_project_block::<$g, $t>(
+                                $a, $b, mu0, mu1, qblock, acc, ahead.map(|r| match r {
+                                    Some(SliceKind::$v(s)) => s.as_ptr(),
+                                    _ => std::ptr::null(),
+                                }),
+                            )
                         },)+
                         _ => unreachable!("column group larger than the kernel's maximum"),
                     }
@@ -585,17 +504,17 @@ impl PackedBasis {
             }
             match (x0, x1) {
                 (SliceKind::F32(a), SliceKind::F32(b)) => {
-                    with_g!(f32, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
+                    with_g!(f32, F32, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
                 }
                 (SliceKind::F64(a), SliceKind::F64(b)) => {
-                    with_g!(f64, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
+                    with_g!(f64, F64, a, b; 1 2 3 4 5 6 7 8 9 10 11 12)
                 }
                 _ => unreachable!("both rows come from one matrix"),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (g, x0, x1, mu0, mu1, qblock, acc);
+            let _ = (g, x0, x1, mu0, mu1, qblock, acc, ahead);
             unreachable!("AVX-512 is x86-64 only");
         }
     }
@@ -824,11 +743,6 @@ mod tests {
         let src: Vec<f32> = (0..37).map(|j| (j as f32 * 0.7).sin()).collect();
         let mu: Vec<f64> = (0..37).map(|j| (j as f64 * 0.2).cos()).collect();
         for isa in Isa::available() {
-            let mut sums = vec![1.0f64; 37];
-            add_row(isa, &mut sums, &src);
-            for j in 0..37 {
-                assert_eq!(sums[j], 1.0 + f64::from(src[j]));
-            }
             let mut dst = vec![0.0f64; 37];
             let ss = centre_row(isa, &src, &mu, &mut dst);
             let want: f64 = (0..37).map(|j| (f64::from(src[j]) - mu[j]).powi(2)).sum();

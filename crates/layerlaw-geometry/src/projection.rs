@@ -8,6 +8,8 @@
 //! with AVX2, see `kernels`) rather
 //! than a general GEMM: with $r \approx 10$ columns a GEMM spends most of its time packing.
 
+use std::ops::Range;
+
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
@@ -24,99 +26,197 @@ pub(crate) struct ProjectedWithin {
     pub sum_squares: f64,
 }
 
-/// Computes [`ProjectedWithin`] in one parallel pass over fixed row chunks (deterministic:
-/// chunk partials are added in chunk order).
-pub(crate) fn project_within<T: Scalar>(
-    x: MatRef<'_, T>,
-    labels: &[usize],
-    means: MatRef<'_, f64>,
-    q: MatRef<'_, f64>,
-) -> Result<ProjectedWithin> {
-    project_within_isa(Isa::detect(), x, labels, means, q)
+/// What every chunk of pass 2 shares: the class means (row-major) and the packed basis.
+pub(crate) struct WithinPlan {
+    means_rm: Vec<f64>,
+    packed: PackedBasis,
+    isa: Isa,
+    p: usize,
+    r: usize,
 }
 
-/// [`project_within`] with the kernels of a given instruction-set level (`isa` must be
-/// supported by this CPU).
-fn project_within_isa<T: Scalar>(
-    isa: Isa,
-    x: MatRef<'_, T>,
-    labels: &[usize],
-    means: MatRef<'_, f64>,
-    q: MatRef<'_, f64>,
-) -> Result<ProjectedWithin> {
-    let (n, p, r) = (x.nrows(), x.ncols(), q.ncols());
-    let k = means.nrows();
-    let means_rm: Vec<f64> = (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect();
-    let packed = PackedBasis::new(q, isa);
-    let pp = packed.padded_len();
-    let partials: Vec<(Vec<f64>, f64)> = chunk_ranges(n, k, p)
-        .par_iter()
-        .map(|rows| {
-            let mut scatter = vec![0.0f64; r * r];
-            let mut sum_squares = 0.0f64;
-            let mut start = rows.start;
-            if packed.can_fuse() && has_contiguous_rows(x) {
-                // Fused path: tiles of rows centred and projected straight from the input.
-                let mut out = vec![0.0f64; FUSED_TILE * (r + 1)];
-                let (mut scratch, mut xs, mut mus) = (Vec::new(), Vec::new(), Vec::new());
-                while start < rows.end {
-                    let end = (start + FUSED_TILE).min(rows.end);
-                    xs.clear();
-                    xs.extend((start..end).map(|i| row_slice(x, i)));
-                    mus.clear();
-                    mus.extend((start..end).map(|i| &means_rm[labels[i] * p..(labels[i] + 1) * p]));
-                    packed.centre_project_rows(&xs, &mus, &mut out, &mut scratch);
-                    for row in out.chunks_exact(r + 1).take(end - start) {
-                        sum_squares += row[0];
-                        let proj = &row[1..];
-                        for a in 0..r {
-                            for b in 0..=a {
-                                scatter[a * r + b] += proj[a] * proj[b];
-                            }
-                        }
-                    }
-                    start = end;
-                }
-                return (scatter, sum_squares);
-            }
+impl WithinPlan {
+    /// The plan for class means `means` (K×p) and basis `q` (p×r), with the kernels of `isa`
+    /// (which must be supported by this CPU).
+    pub(crate) fn new(isa: Isa, means: MatRef<'_, f64>, q: MatRef<'_, f64>) -> WithinPlan {
+        let (k, p) = (means.nrows(), means.ncols());
+        WithinPlan {
+            means_rm: (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect(),
+            packed: PackedBasis::new(q, isa),
+            isa,
+            p,
+            r: q.ncols(),
+        }
+    }
+
+    /// Number of basis directions r.
+    pub(crate) fn rank(&self) -> usize {
+        self.r
+    }
+
+    fn mean(&self, class: usize) -> &[f64] {
+        &self.means_rm[class * self.p..(class + 1) * self.p]
+    }
+}
+
+/// Pass 2 over one row chunk, tile by tile: the chunk's unnormalised projected within scatter
+/// (lower triangle, r×r row-major) and sum of squared residuals.
+///
+/// Tiles start at the chunk's first row ([`FUSED_TILE`] rows on the fused path, [`TILE_ROWS`]
+/// otherwise), whoever drives the chunk, so the partial sums are bit-for-bit the same either
+/// way.
+pub(crate) struct WithinChunk<'a, T: Scalar> {
+    plan: &'a WithinPlan,
+    x: MatRef<'a, T>,
+    labels: &'a [usize],
+    rows: Range<usize>,
+    next: usize,
+    fused: bool,
+    scatter: Vec<f64>,
+    sum_squares: f64,
+    /// Fused path: per-row outputs. Otherwise: the centred, zero-padded rows.
+    out: Vec<f64>,
+    /// Fused path: the kernel's accumulators.
+    scratch: Vec<f64>,
+    /// Unfused path: the projections of the rows in `out`.
+    proj: Vec<[f64; TILE_ROWS]>,
+}
+
+impl<'a, T: Scalar> WithinChunk<'a, T> {
+    /// A chunk of rows `rows` of `x`; nothing is read yet.
+    pub(crate) fn new(
+        plan: &'a WithinPlan,
+        x: MatRef<'a, T>,
+        labels: &'a [usize],
+        rows: Range<usize>,
+    ) -> Self {
+        let (r, pp) = (plan.r, plan.packed.padded_len());
+        let fused = plan.packed.can_fuse() && has_contiguous_rows(x);
+        WithinChunk {
+            plan,
+            x,
+            labels,
+            next: rows.start,
+            rows,
+            fused,
+            scatter: vec![0.0f64; r * r],
+            sum_squares: 0.0,
             // Rows are zero-padded to `pp`; the padding is never written, so it stays zero.
-            let mut z = vec![0.0f64; TILE_ROWS * pp];
-            let mut proj = vec![[0.0f64; TILE_ROWS]; r];
-            while start < rows.end {
-                let len = (rows.end - start).min(TILE_ROWS);
-                for t in 0..TILE_ROWS {
-                    let zt = &mut z[t * pp..t * pp + p];
-                    if t >= len {
-                        zt.fill(0.0);
-                        continue;
-                    }
-                    let i = start + t;
-                    let mu = &means_rm[labels[i] * p..(labels[i] + 1) * p];
-                    sum_squares += if has_contiguous_rows(x) {
-                        centre_row(isa, row_slice(x, i), mu, zt)
-                    } else {
-                        load_rows(x, i..i + 1, zt);
-                        let row: Vec<f64> = zt.to_vec();
-                        centre_row(isa, &row, mu, zt)
-                    };
+            out: if fused {
+                vec![0.0f64; FUSED_TILE * (r + 1)]
+            } else {
+                vec![0.0f64; TILE_ROWS * pp]
+            },
+            scratch: Vec::new(),
+            proj: vec![[0.0f64; TILE_ROWS]; r],
+        }
+    }
+
+    /// Rows of the chunk not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rows.end - self.next
+    }
+
+    /// Reads the next tile; false when the chunk is done.
+    pub(crate) fn step(&mut self) -> bool {
+        if self.next >= self.rows.end {
+            return false;
+        }
+        if self.fused {
+            self.fused_tile();
+        } else {
+            self.unfused_tile();
+        }
+        true
+    }
+
+    /// Reads what is left; returns the scatter's lower triangle and the sum of squares.
+    pub(crate) fn finish(mut self) -> (Vec<f64>, f64) {
+        while self.step() {}
+        (self.scatter, self.sum_squares)
+    }
+
+    /// Fused path: a tile of rows centred and projected straight from the input.
+    fn fused_tile(&mut self) {
+        let (plan, x, r) = (self.plan, self.x, self.plan.r);
+        let start = self.next;
+        let end = (start + FUSED_TILE).min(self.rows.end);
+        let mut xs = [row_slice(x, start); FUSED_TILE];
+        let mut mus = [plan.mean(0); FUSED_TILE];
+        for (t, i) in (start..end).enumerate() {
+            xs[t] = row_slice(x, i);
+            mus[t] = plan.mean(self.labels[i]);
+        }
+        let len = end - start;
+        // The next tile of this chunk, prefetched while this one is computed.
+        let ahead_end = (end + FUSED_TILE).min(self.rows.end);
+        let mut ahead = [row_slice(x, start); FUSED_TILE];
+        for (t, i) in (end..ahead_end).enumerate() {
+            ahead[t] = row_slice(x, i);
+        }
+        plan.packed.centre_project_rows(
+            &xs[..len],
+            &mus[..len],
+            &ahead[..ahead_end - end],
+            &mut self.out,
+            &mut self.scratch,
+        );
+        for row in self.out.chunks_exact(r + 1).take(len) {
+            self.sum_squares += row[0];
+            let proj = &row[1..];
+            for a in 0..r {
+                for b in 0..=a {
+                    self.scatter[a * r + b] += proj[a] * proj[b];
                 }
-                let tiles: [&[f64]; TILE_ROWS] = std::array::from_fn(|t| &z[t * pp..(t + 1) * pp]);
-                packed.project(tiles, &mut proj);
-                // Lower triangle of the tile's outer products (t indexes the tile's rows).
-                #[allow(clippy::needless_range_loop)]
-                for t in 0..len {
-                    for a in 0..r {
-                        let pa = proj[a][t];
-                        for b in 0..=a {
-                            scatter[a * r + b] += pa * proj[b][t];
-                        }
-                    }
-                }
-                start += len;
             }
-            (scatter, sum_squares)
-        })
-        .collect();
+        }
+        self.next = end;
+    }
+
+    /// Other layouts and CPUs: [`TILE_ROWS`] rows centred into f64 buffers, then projected.
+    fn unfused_tile(&mut self) {
+        let (plan, x, r) = (self.plan, self.x, self.plan.r);
+        let (p, pp) = (plan.p, plan.packed.padded_len());
+        let start = self.next;
+        let len = (self.rows.end - start).min(TILE_ROWS);
+        let z = &mut self.out;
+        for t in 0..TILE_ROWS {
+            let zt = &mut z[t * pp..t * pp + p];
+            if t >= len {
+                zt.fill(0.0);
+                continue;
+            }
+            let i = start + t;
+            let mu = plan.mean(self.labels[i]);
+            self.sum_squares += if has_contiguous_rows(x) {
+                centre_row(plan.isa, row_slice(x, i), mu, zt)
+            } else {
+                load_rows(x, i..i + 1, zt);
+                let row: Vec<f64> = zt.to_vec();
+                centre_row(plan.isa, &row, mu, zt)
+            };
+        }
+        let tiles: [&[f64]; TILE_ROWS] = std::array::from_fn(|t| &z[t * pp..(t + 1) * pp]);
+        plan.packed.project(tiles, &mut self.proj);
+        // Lower triangle of the tile's outer products (t indexes the tile's rows).
+        #[allow(clippy::needless_range_loop)]
+        for t in 0..len {
+            for a in 0..r {
+                let pa = self.proj[a][t];
+                for b in 0..=a {
+                    self.scatter[a * r + b] += pa * self.proj[b][t];
+                }
+            }
+        }
+        self.next = start + len;
+    }
+}
+
+/// [`ProjectedWithin`] from the chunks' partial sums, added in chunk order.
+pub(crate) fn within_from_chunks(
+    partials: impl IntoIterator<Item = (Vec<f64>, f64)>,
+    r: usize,
+) -> Result<ProjectedWithin> {
     let mut scatter = Mat::<f64>::zeros(r, r);
     let mut sum_squares = 0.0;
     for (s, ss) in partials {
@@ -141,6 +241,35 @@ fn project_within_isa<T: Scalar>(
         scatter,
         sum_squares,
     })
+}
+
+/// Computes [`ProjectedWithin`] in one parallel pass over fixed row chunks (deterministic:
+/// chunk partials are added in chunk order).
+pub(crate) fn project_within<T: Scalar>(
+    x: MatRef<'_, T>,
+    labels: &[usize],
+    means: MatRef<'_, f64>,
+    q: MatRef<'_, f64>,
+) -> Result<ProjectedWithin> {
+    project_within_isa(Isa::detect(), x, labels, means, q)
+}
+
+/// [`project_within`] with the kernels of a given instruction-set level (`isa` must be
+/// supported by this CPU).
+fn project_within_isa<T: Scalar>(
+    isa: Isa,
+    x: MatRef<'_, T>,
+    labels: &[usize],
+    means: MatRef<'_, f64>,
+    q: MatRef<'_, f64>,
+) -> Result<ProjectedWithin> {
+    let (n, p, k) = (x.nrows(), x.ncols(), means.nrows());
+    let plan = WithinPlan::new(isa, means, q);
+    let partials: Vec<(Vec<f64>, f64)> = chunk_ranges(n, k, p)
+        .into_par_iter()
+        .map(|rows| WithinChunk::new(&plan, x, labels, rows).finish())
+        .collect();
+    within_from_chunks(partials, plan.r)
 }
 
 #[cfg(test)]

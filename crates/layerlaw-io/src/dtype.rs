@@ -59,6 +59,14 @@ pub(crate) fn bf16_to_f32(bits: u16) -> f32 {
     f32::from_bits(u32::from(bits) << 16)
 }
 
+/// Collects `len` values into a buffer backed by huge pages when large (see
+/// [`crate::huge_pages`]): feature matrices are streamed twice by the separation passes.
+fn collect_large<T>(values: impl Iterator<Item = T>, len: usize) -> Vec<T> {
+    let mut out = crate::huge_pages::vec_with_capacity(len);
+    out.extend(values);
+    out
+}
+
 /// Decodes `bytes` (exactly `numel * kind.size()` long) into typed data.
 pub(crate) fn decode(
     kind: ElemKind,
@@ -80,8 +88,8 @@ pub(crate) fn decode(
     Ok(match kind {
         ElemKind::F16 => ArrayData::F32(words!(u16, 2).map(f16_to_f32).collect()),
         ElemKind::BF16 => ArrayData::F32(words!(u16, 2).map(bf16_to_f32).collect()),
-        ElemKind::F32 => ArrayData::F32(words!(f32, 4).collect()),
-        ElemKind::F64 => ArrayData::F64(words!(f64, 8).collect()),
+        ElemKind::F32 => ArrayData::F32(collect_large(words!(f32, 4), bytes.len() / 4)),
+        ElemKind::F64 => ArrayData::F64(collect_large(words!(f64, 8), bytes.len() / 8)),
         ElemKind::I8 => ArrayData::Int(bytes.iter().map(|&b| i64::from(b as i8)).collect()),
         ElemKind::U8 => ArrayData::Int(bytes.iter().map(|&b| i64::from(b)).collect()),
         ElemKind::I16 => ArrayData::Int(words!(i16, 2).map(i64::from).collect()),

@@ -43,6 +43,7 @@ mod array;
 mod dtype;
 mod error;
 mod features;
+pub mod huge_pages;
 mod natural;
 mod npy;
 mod npy_header;
