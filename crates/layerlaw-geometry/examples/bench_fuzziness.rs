@@ -116,6 +116,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.get(1).copied().unwrap_or(1024),
         args.get(2).copied().unwrap_or(8),
     );
+    if std::env::var_os("LL_SEQ").is_some() {
+        faer::set_global_parallelism(faer::Par::Seq);
+    }
     let huge_pages = !std::env::args().any(|a| a == "--no-huge-pages");
     println!(
         "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads, feature buffers {}",

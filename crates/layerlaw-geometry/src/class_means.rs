@@ -146,19 +146,27 @@ impl<'a, T: Scalar> SumChunk<'a, T> {
     }
 }
 
-/// Class means from the chunks' class sums, added in chunk order.
+/// Class means from the chunks' class sums, added in chunk order (every value sums the chunks
+/// in the same order; blocks of values are summed in parallel).
 pub(crate) fn means_from_chunks(
     partials: impl IntoIterator<Item = Result<Vec<f64>>>,
     counts: &[usize],
     p: usize,
 ) -> Result<Mat<f64>> {
+    const BLOCK: usize = 2048;
     let k = counts.len();
+    let partials = partials.into_iter().collect::<Result<Vec<Vec<f64>>>>()?;
     let mut total = vec![0.0f64; k * p];
-    for partial in partials {
-        for (t, v) in total.iter_mut().zip(&partial?) {
-            *t += v;
-        }
-    }
+    total
+        .par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, block)| {
+            for partial in &partials {
+                for (t, v) in block.iter_mut().zip(&partial[b * BLOCK..]) {
+                    *t += v;
+                }
+            }
+        });
     let means = Mat::from_fn(k, p, |c, j| total[c * p + j] / counts[c] as f64);
     if !means.is_all_finite() {
         return Err(GeometryError::Overflow {

@@ -94,28 +94,43 @@ pub fn separation_layers(
     let counts = labels.counts();
     // The layer whose pass 1 is done and whose pass 2 runs in the next step.
     let mut pending: Option<(usize, Mat<f64>, Mat<f64>)> = None;
-    for step in 0..=layers.len() {
+    // The layer whose passes are done: its final O(pK^2) step runs beside the next sweep.
+    let mut finished: Option<(usize, Mat<f64>, Mat<f64>, Result<ProjectedWithin>)> = None;
+    for step in 0..=layers.len() + 1 {
         let next = (step < layers.len() && results[step].is_none()).then_some(step);
         let plan = pending
             .as_ref()
             .map(|(_, means, q)| WithinPlan::new(Isa::detect(), means.as_ref(), q.as_ref()));
-        let (within, means) = match (&pending, &plan, next) {
-            (Some((l, _, _)), Some(plan), Some(s)) => both(layers[*l], plan, layers[s], labels),
-            (Some((l, _, _)), Some(plan), None) => (Some(pass2(layers[*l], plan, labels)), None),
-            (None, _, Some(s)) => (None, Some(pass1(layers[s], labels))),
-            _ => (None, None),
-        };
+        let (assembled, (within, means)) = rayon::join(
+            || {
+                finished.take().map(|(l, means, q, within)| {
+                    let sep = within.and_then(|w| {
+                        assemble(
+                            means,
+                            counts,
+                            q.as_ref(),
+                            w.scatter.as_ref(),
+                            w.sum_squares,
+                            opts,
+                        )
+                    });
+                    (l, sep)
+                })
+            },
+            || match (&pending, &plan, next) {
+                (Some((l, _, _)), Some(plan), Some(s)) => both(layers[*l], plan, layers[s], labels),
+                (Some((l, _, _)), Some(plan), None) => {
+                    (Some(pass2(layers[*l], plan, labels)), None)
+                }
+                (None, _, Some(s)) => (None, Some(pass1(layers[s], labels))),
+                _ => (None, None),
+            },
+        );
+        if let Some((l, sep)) = assembled {
+            results[l] = Some(sep);
+        }
         if let (Some((l, means, q)), Some(within)) = (pending.take(), within) {
-            results[l] = Some(within.and_then(|w| {
-                assemble(
-                    means,
-                    counts,
-                    q.as_ref(),
-                    w.scatter.as_ref(),
-                    w.sum_squares,
-                    opts,
-                )
-            }));
+            finished = Some((l, means, q, within));
         }
         if let (Some(s), Some(means)) = (next, means) {
             match means.and_then(|m| {
