@@ -132,8 +132,8 @@ pub(crate) fn trace_against_pinv(
     let s_max = s[0];
     let mut trace = 0.0;
     let mut rank = 0;
-    for j in 0..s.len() {
-        if s[j] <= tol * s_max || s[j] <= 0.0 {
+    for (j, &sj) in s.iter().enumerate() {
+        if sj <= tol * s_max || sj <= 0.0 {
             break;
         }
         rank += 1;
@@ -146,7 +146,7 @@ pub(crate) fn trace_against_pinv(
             }
             quad += uj[a_] * row;
         }
-        trace += quad / (s[j] * s[j]);
+        trace += quad / (sj * sj);
     }
     Ok((trace, rank))
 }

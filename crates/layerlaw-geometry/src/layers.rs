@@ -95,7 +95,7 @@ pub fn separation_layers(
     // The layer whose pass 1 is done and whose pass 2 runs in the next step.
     let mut pending: Option<(usize, Mat<f64>, Mat<f64>)> = None;
     // The layer whose passes are done: its final O(pK^2) step runs beside the next sweep.
-    let mut finished: Option<(usize, Mat<f64>, Mat<f64>, Result<ProjectedWithin>)> = None;
+    let mut finished: Option<Finished> = None;
     for step in 0..=layers.len() + 1 {
         let next = (step < layers.len() && results[step].is_none()).then_some(step);
         let plan = pending
@@ -147,6 +147,9 @@ pub fn separation_layers(
         .map(|r| r.expect("every layer is measured or has failed"))
         .collect()
 }
+
+/// A layer whose two passes are done: index, class means, basis Q and projected within scatter.
+type Finished = (usize, Mat<f64>, Mat<f64>, Result<ProjectedWithin>);
 
 /// Pass 1 alone (the first layer).
 fn pass1(x: LayerFeatures<'_>, labels: &Labels) -> Result<Mat<f64>> {
