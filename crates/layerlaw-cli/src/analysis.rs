@@ -3,8 +3,9 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, fit_law, neural_collapse_classifier, separation, ClassifierCollapse,
-    ClassifierGeometry, GeometryError, Labels, LawFit, Separation, SeparationOptions,
+    classifier_geometry, fit_law, neural_collapse_classifier, separation_layers,
+    ClassifierCollapse, ClassifierGeometry, GeometryError, Labels, LawFit, LayerFeatures,
+    Separation, SeparationOptions,
 };
 pub use layerlaw_geometry::{Definitions, DEFINITIONS};
 use serde::Serialize;
@@ -62,20 +63,21 @@ pub fn analyse_layers(
 ) -> Result<(Vec<LayerReport>, Option<LawFit>), CliError> {
     let opts = SeparationOptions::default();
     let n = labels.len();
+    // Every layer at once: pass 2 of one layer runs beside pass 1 of the next.
+    let views: Vec<LayerFeatures<'_>> = layers
+        .iter()
+        .map(|layer| match layer.data {
+            LayerData::F32(d) => MatRef::from_row_major_slice(d, n, layer.dim).into(),
+            LayerData::F64(d) => MatRef::from_row_major_slice(d, n, layer.dim).into(),
+        })
+        .collect();
+    let separations = separation_layers(&views, labels, &opts);
     let mut reports = Vec::with_capacity(layers.len());
-    for (index, layer) in layers.iter().enumerate() {
+    for ((index, layer), sep) in layers.iter().enumerate().zip(separations) {
         let geometry_err = |source| CliError::Geometry {
             file: file.to_string(),
             layer: layer.name.clone(),
             source,
-        };
-        let sep = match layer.data {
-            LayerData::F32(d) => {
-                separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts)
-            }
-            LayerData::F64(d) => {
-                separation(MatRef::from_row_major_slice(d, n, layer.dim), labels, &opts)
-            }
         };
         let sep = match (sep, degenerate_notes.as_deref_mut()) {
             (Ok(sep), _) => sep,

@@ -246,6 +246,53 @@ mod simd {
         }
     }
 
+    /// AVX-512 end of a fused tile: reduces each row's lane accumulators (layout of
+    /// [`centre_project_block`], pairs of rows) to its r projections $q_c\cdot z_t$ and
+    /// $\|z_t\|^2$, adds $\|z_t\|^2$ to `sum_squares` and the outer product of the projections
+    /// to `scatter` (r rows of [`super::SCATTER_WIDTH`], row a holding $\sum_t p_a p_b$ in
+    /// column b), rows in order.
+    ///
+    /// # Safety
+    /// AVX-512F; `acc` holds `rows.div_ceil(2)` pair blocks of `fused_acc_len(g)`; `g` ≤ 12;
+    /// `scatter` holds `g * SCATTER_WIDTH` values.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn reduce_into_scatter(
+        acc: &[f64],
+        g: usize,
+        rows: usize,
+        scatter: &mut [f64],
+        sum_squares: &mut f64,
+    ) {
+        let width = fused_acc_len(g);
+        assert!(g <= 12 && acc.len() >= rows.div_ceil(2) * width);
+        assert!(scatter.len() >= g * super::SCATTER_WIDTH);
+        let (pa, ps) = (acc.as_ptr(), scatter.as_mut_ptr());
+        // SAFETY: offsets are bounded by the assertions above.
+        unsafe {
+            for t in 0..rows {
+                let base = (t / 2) * width;
+                let side = t % 2;
+                let mut proj = [0.0f64; 16];
+                for (c, v) in proj.iter_mut().enumerate().take(g) {
+                    *v = _mm512_reduce_add_pd(_mm512_loadu_pd(pa.add(base + (side * g + c) * 8)));
+                }
+                *sum_squares +=
+                    _mm512_reduce_add_pd(_mm512_loadu_pd(pa.add(base + (2 * g + side) * 8)));
+                let lo = _mm512_loadu_pd(proj.as_ptr());
+                let hi = _mm512_loadu_pd(proj.as_ptr().add(8));
+                for (a, &pa_) in proj.iter().enumerate().take(g) {
+                    let row = ps.add(a * super::SCATTER_WIDTH);
+                    let b = _mm512_set1_pd(pa_);
+                    _mm512_storeu_pd(row, _mm512_fmadd_pd(b, lo, _mm512_loadu_pd(row)));
+                    if g > 8 {
+                        let row = row.add(8);
+                        _mm512_storeu_pd(row, _mm512_fmadd_pd(b, hi, _mm512_loadu_pd(row)));
+                    }
+                }
+            }
+        }
+    }
+
     /// AVX-512 fused kernel of [`super::PackedBasis::centre_project_rows`] on one column block:
     /// for two rows, $z_t = x_t - \mu_t$ (widened in registers); adds $z_t$'s products with
     /// the G packed columns of `qblock` and $z_t \odot z_t$ into the lane accumulators `acc`
@@ -258,13 +305,12 @@ mod simd {
     /// 8; `qblock` holds at least `G * len` values; `acc` holds `fused_acc_len(G)`.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn centre_project_block<const G: usize, T: Widen>(
-        x0: &[T],
-        x1: &[T],
-        mu0: &[f64],
-        mu1: &[f64],
+        [x0, x1]: [&[T]; 2],
+        [mu0, mu1]: [&[f64]; 2],
         qblock: &[f64],
         acc: &mut [f64],
         ahead: [*const T; 2],
+        fresh: bool,
     ) {
         let len = mu0.len();
         assert!(len.is_multiple_of(8) && x0.len() == len && x1.len() == len && mu1.len() == len);
@@ -280,11 +326,18 @@ mod simd {
         // SAFETY: the assertions above bound every offset: acc (2G + 2) · 8 values, rows
         // `len`, Q `G * len`.
         unsafe {
-            let mut acc0: [__m512d; G] = std::array::from_fn(|g| _mm512_loadu_pd(pa.add(g * 8)));
-            let mut acc1: [__m512d; G] =
-                std::array::from_fn(|g| _mm512_loadu_pd(pa.add((G + g) * 8)));
-            let mut ss0 = _mm512_loadu_pd(pa.add(2 * G * 8));
-            let mut ss1 = _mm512_loadu_pd(pa.add((2 * G + 1) * 8));
+            // A fresh tile starts from zero (the accumulators in `acc` are not read).
+            let load = |at: usize| {
+                if fresh {
+                    _mm512_setzero_pd()
+                } else {
+                    _mm512_loadu_pd(pa.add(at * 8))
+                }
+            };
+            let mut acc0: [__m512d; G] = std::array::from_fn(&load);
+            let mut acc1: [__m512d; G] = std::array::from_fn(|g| load(G + g));
+            let mut ss0 = load(2 * G);
+            let mut ss1 = load(2 * G + 1);
             // One prefetch per cache line of the rows of the next tile (a hint: never faults,
             // so the address need not be dereferenceable).
             let per_line = (64 / (8 * size_of::<T>())).max(1);
@@ -317,6 +370,10 @@ mod simd {
         }
     }
 }
+
+/// Width of a row of the padded scatter of [`PackedBasis::centre_project_rows`] (two AVX-512
+/// registers: r ≤ 12 ≤ 16).
+pub(crate) const SCATTER_WIDTH: usize = 16;
 
 /// Pads a length to a multiple of [`BLOCK`].
 pub(crate) fn padded_len(p: usize) -> usize {
@@ -384,19 +441,23 @@ impl PackedBasis {
     }
 
     /// Fused centring and projection of up to [`FUSED_TILE`] raw rows (unpadded, length p, all
-    /// of one element type): with $z_t = x_t - \mu_t$ widened to f64 in registers, writes
-    /// $\|z_t\|^2$ to `out[t * (r + 1)]` and $z_t \cdot q_c$ to `out[t * (r + 1) + 1 + c]`.
+    /// of one element type): with $z_t = x_t - \mu_t$ widened to f64 in registers, adds
+    /// $\|z_t\|^2$ to `sum_squares` and $(Q^\top z_t)(Q^\top z_t)^\top$ to `scatter` (r rows of
+    /// [`SCATTER_WIDTH`] values; entry (a, b) at `a * SCATTER_WIDTH + b`), rows in order.
     ///
-    /// Rows are taken in pairs (a lone last row is paired with itself) and the columns in
-    /// blocks of [`FUSED_COLS`], so the block of Q in use (at most 12 × 256 f64 = 24 KiB)
-    /// stays in L1 for the whole tile instead of being streamed from L2 for every pair.
-    /// `scratch` is reused between calls. Panics unless [`PackedBasis::can_fuse`].
+    /// Rows are taken in pairs (a lone last row is paired with itself and counted once) and the
+    /// columns in blocks of [`FUSED_COLS`], so the block of Q in use (at most 12 × 256 f64 =
+    /// 24 KiB) stays in L1 for the whole tile instead of being streamed from L2 for every pair.
+    /// `ahead` are the rows of the next tile: their cache lines are prefetched, one per line of
+    /// this tile read, so they arrive while this tile is computed. `scratch` is reused between
+    /// calls. Panics unless [`PackedBasis::can_fuse`].
     pub(crate) fn centre_project_rows<T: Scalar>(
         &self,
         rows: &[&[T]],
         means: &[&[f64]],
         ahead: &[&[T]],
-        out: &mut [f64],
+        scatter: &mut [f64],
+        sum_squares: &mut f64,
         scratch: &mut Vec<f64>,
     ) {
         assert!(
@@ -408,32 +469,36 @@ impl PackedBasis {
         let p = means[0].len();
         let pairs = rows.len().div_ceil(2);
         let width = fused_acc_len(g);
-        scratch.clear();
+        // Not zeroed: the first block of the tile starts its accumulators from zero.
         scratch.resize(pairs * width, 0.0);
         let pair = |i: usize| (2 * i, (2 * i + 1).min(rows.len() - 1));
         let full = p / BLOCK * BLOCK;
+        let mut fresh = true;
         for c0 in (0..full).step_by(FUSED_COLS) {
             let c1 = (c0 + FUSED_COLS).min(full);
             let qblock = &self.data[c0 * g..c1 * g];
-            for (i, acc) in scratch.chunks_exact_mut(width).enumerate() {
+            for (i, acc) in scratch.chunks_exact_mut(width).take(pairs).enumerate() {
                 let (a, b) = pair(i);
                 let next = |t: usize| ahead.get(t).map(|r| T::slice_kind(&r[c0..c1]));
                 self.fused_block(
                     g,
-                    T::slice_kind(&rows[a][c0..c1]),
-                    T::slice_kind(&rows[b][c0..c1]),
-                    &means[a][c0..c1],
-                    &means[b][c0..c1],
+                    [
+                        T::slice_kind(&rows[a][c0..c1]),
+                        T::slice_kind(&rows[b][c0..c1]),
+                    ],
+                    [&means[a][c0..c1], &means[b][c0..c1]],
                     qblock,
                     acc,
                     [next(2 * i), next(2 * i + 1)],
+                    fresh,
                 );
             }
+            fresh = false;
         }
         if full < p {
             // The last, partial block: widened and zero-padded copies (z = 0 in the padding).
             let qblock = &self.data[full * g..(full + BLOCK) * g];
-            for (i, acc) in scratch.chunks_exact_mut(width).enumerate() {
+            for (i, acc) in scratch.chunks_exact_mut(width).take(pairs).enumerate() {
                 let (a, b) = pair(i);
                 let mut tails = [[0.0f64; BLOCK]; 4];
                 for j in full..p {
@@ -445,27 +510,23 @@ impl PackedBasis {
                 let [x0, x1, m0, m1] = &tails;
                 self.fused_block(
                     g,
-                    SliceKind::F64(x0),
-                    SliceKind::F64(x1),
-                    m0,
-                    m1,
+                    [SliceKind::F64(x0), SliceKind::F64(x1)],
+                    [m0, m1],
                     qblock,
                     acc,
                     [None, None],
+                    fresh,
                 );
             }
         }
-        let r = g;
-        let hsum = |v: &[f64]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-        for (t, row_out) in out.chunks_exact_mut(r + 1).take(rows.len()).enumerate() {
-            let acc = &scratch[(t / 2) * width..(t / 2 + 1) * width];
-            let side = t % 2;
-            row_out[0] = hsum(&acc[(2 * g + side) * BLOCK..(2 * g + side + 1) * BLOCK]);
-            for c in 0..r {
-                let at = (side * g + c) * BLOCK;
-                row_out[1 + c] = hsum(&acc[at..at + BLOCK]);
-            }
-        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `can_fuse` implies AVX-512 on this CPU; `scratch` holds `pairs` blocks of
+        // `fused_acc_len(g)`; the caller's `scatter` is checked inside.
+        unsafe {
+            simd::reduce_into_scatter(scratch, g, rows.len(), scatter, sum_squares)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (scatter, sum_squares);
     }
 
     /// Runs [`simd::centre_project_block`] for `g` columns and the rows' element type.
@@ -473,13 +534,12 @@ impl PackedBasis {
     fn fused_block(
         &self,
         g: usize,
-        x0: SliceKind<'_>,
-        x1: SliceKind<'_>,
-        mu0: &[f64],
-        mu1: &[f64],
+        [x0, x1]: [SliceKind<'_>; 2],
+        [mu0, mu1]: [&[f64]; 2],
         qblock: &[f64],
         acc: &mut [f64],
         ahead: [Option<SliceKind<'_>>; 2],
+        fresh: bool,
     ) {
         debug_assert_eq!(self.isa, Isa::Avx512);
         #[cfg(target_arch = "x86_64")]
@@ -492,10 +552,11 @@ impl PackedBasis {
                         // g·8·m values and accumulators of `fused_acc_len(g)`.
                         $($g => unsafe {
                             simd::centre_project_block::<$g, $t>(
-                                $a, $b, mu0, mu1, qblock, acc, ahead.map(|r| match r {
+                                [$a, $b], [mu0, mu1], qblock, acc, ahead.map(|r| match r {
                                     Some(SliceKind::$v(s)) => s.as_ptr(),
                                     _ => std::ptr::null(),
                                 }),
+                                fresh,
                             )
                         },)+
                         _ => unreachable!("column group larger than the kernel's maximum"),
@@ -514,7 +575,7 @@ impl PackedBasis {
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (g, x0, x1, mu0, mu1, qblock, acc, ahead);
+            let _ = (g, x0, x1, mu0, mu1, qblock, acc, ahead, fresh);
             unreachable!("AVX-512 is x86-64 only");
         }
     }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, has_contiguous_rows, load_rows, row_slice};
 use crate::error::{GeometryError, Result};
-use crate::kernels::{centre_row, Isa, PackedBasis, FUSED_TILE, TILE_ROWS};
+use crate::kernels::{centre_row, Isa, PackedBasis, FUSED_TILE, SCATTER_WIDTH, TILE_ROWS};
 use crate::scalar::Scalar;
 
 /// Unnormalised projected within-class scatter and total squared residual.
@@ -74,7 +74,8 @@ pub(crate) struct WithinChunk<'a, T: Scalar> {
     fused: bool,
     scatter: Vec<f64>,
     sum_squares: f64,
-    /// Fused path: per-row outputs. Otherwise: the centred, zero-padded rows.
+    /// Fused path: the padded r × [`SCATTER_WIDTH`] scatter. Otherwise: the centred,
+    /// zero-padded rows.
     out: Vec<f64>,
     /// Fused path: the kernel's accumulators.
     scratch: Vec<f64>,
@@ -101,9 +102,10 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
             fused,
             scatter: vec![0.0f64; r * r],
             sum_squares: 0.0,
-            // Rows are zero-padded to `pp`; the padding is never written, so it stays zero.
+            // Fused: the padded scatter the kernel accumulates into. Otherwise: rows are
+            // zero-padded to `pp`; the padding is never written, so it stays zero.
             out: if fused {
-                vec![0.0f64; FUSED_TILE * (r + 1)]
+                vec![0.0f64; r * SCATTER_WIDTH]
             } else {
                 vec![0.0f64; TILE_ROWS * pp]
             },
@@ -133,12 +135,20 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
     /// Reads what is left; returns the scatter's lower triangle and the sum of squares.
     pub(crate) fn finish(mut self) -> (Vec<f64>, f64) {
         while self.step() {}
+        if self.fused {
+            let r = self.plan.r;
+            for a in 0..r {
+                for b in 0..=a {
+                    self.scatter[a * r + b] = self.out[a * SCATTER_WIDTH + b];
+                }
+            }
+        }
         (self.scatter, self.sum_squares)
     }
 
     /// Fused path: a tile of rows centred and projected straight from the input.
     fn fused_tile(&mut self) {
-        let (plan, x, r) = (self.plan, self.x, self.plan.r);
+        let (plan, x) = (self.plan, self.x);
         let start = self.next;
         let end = (start + FUSED_TILE).min(self.rows.end);
         let mut xs = [row_slice(x, start); FUSED_TILE];
@@ -159,17 +169,9 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
             &mus[..len],
             &ahead[..ahead_end - end],
             &mut self.out,
+            &mut self.sum_squares,
             &mut self.scratch,
         );
-        for row in self.out.chunks_exact(r + 1).take(len) {
-            self.sum_squares += row[0];
-            let proj = &row[1..];
-            for a in 0..r {
-                for b in 0..=a {
-                    self.scatter[a * r + b] += proj[a] * proj[b];
-                }
-            }
-        }
         self.next = end;
     }
 

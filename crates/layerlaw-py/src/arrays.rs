@@ -18,24 +18,9 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-/// Borrowed features of one layer, in their own precision (no copy).
-#[derive(Clone, Copy)]
-pub enum FeatureView<'a> {
-    /// Single precision.
-    F32(MatRef<'a, f32>),
-    /// Double precision.
-    F64(MatRef<'a, f64>),
-}
-
-impl FeatureView<'_> {
-    /// Rows (samples) and columns (feature dimension).
-    pub fn shape(&self) -> (usize, usize) {
-        match self {
-            FeatureView::F32(m) => (m.nrows(), m.ncols()),
-            FeatureView::F64(m) => (m.nrows(), m.ncols()),
-        }
-    }
-}
+/// Borrowed features of one layer, in their own precision (no copy): the geometry crate's
+/// [`LayerFeatures`](layerlaw_geometry::LayerFeatures).
+pub use layerlaw_geometry::LayerFeatures as FeatureView;
 
 /// Calls a generic expression on the `MatRef` inside a [`FeatureView`].
 macro_rules! with_features {
@@ -240,7 +225,7 @@ pub fn labels_usize(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> 
 pub fn dense_f64(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<f64>, usize, usize)> {
     let arr = features(obj, what)?;
     let view = arr.view();
-    let (r, c) = view.shape();
+    let (r, c) = (view.nrows(), view.ncols());
     let mut out = Vec::with_capacity(r * c);
     with_features!(view, |m| {
         for i in 0..r {

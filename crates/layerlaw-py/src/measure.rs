@@ -3,8 +3,8 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, fit_law, neural_collapse_classifier, separation, Labels, Separation,
-    SeparationOptions,
+    classifier_geometry, fit_law, neural_collapse_classifier, separation, separation_layers,
+    Labels, Separation, SeparationOptions,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -153,10 +153,14 @@ pub fn _measure<'py>(
     let (json, means) = py.detach(|| -> PyResult<_> {
         let labels = Labels::new(&raw, k).map_err(|e| geometry_error(e, Some("y")))?;
         let opts = SeparationOptions::default();
+        // Every layer at once: pass 2 of one layer runs beside pass 1 of the next.
+        let features: Vec<_> = views.iter().map(|(_, view)| *view).collect();
         let mut seps: Vec<(String, Separation)> = Vec::with_capacity(views.len());
-        for (name, view) in &views {
-            let sep = with_features!(*view, |m| separation(m, &labels, &opts))
-                .map_err(|e| geometry_error(e, Some(&format!("layer '{name}'"))))?;
+        for ((name, _), sep) in views
+            .iter()
+            .zip(separation_layers(&features, &labels, &opts))
+        {
+            let sep = sep.map_err(|e| geometry_error(e, Some(&format!("layer '{name}'"))))?;
             seps.push((name.clone(), sep));
         }
         let classifier = match &clf {
