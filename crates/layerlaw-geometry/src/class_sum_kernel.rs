@@ -38,11 +38,13 @@ pub(crate) fn add_rows<T: Scalar>(isa: Isa, dst: &mut [f64], rows: &[&[T]], ahea
         }
         // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX-512F; lengths are
         // checked above.
+        // A row with nothing ahead of it prefetches itself (already cached: a cheap no-op).
         let mut next = [std::ptr::null::<u8>(); SUM_TILE];
-        for (p, r) in next.iter_mut().zip(ahead) {
-            if r.len() >= dst.len() {
-                *p = r.as_ptr().cast();
-            }
+        for (t, p) in next.iter_mut().enumerate().take(rows.len()) {
+            *p = match ahead.get(t) {
+                Some(r) if r.len() >= dst.len() => r.as_ptr().cast(),
+                _ => rows[t].as_ptr().cast(),
+            };
         }
         return unsafe { simd::add_rows_avx512(dst, &kinds[..rows.len()], &next) };
     }
@@ -161,7 +163,8 @@ mod simd {
     /// registers, then adds them to `dst`; the last `len % 8` columns are done one by one.
     ///
     /// # Safety
-    /// AVX-512F; `ptrs` is non-empty and each points to `dst.len()` readable values.
+    /// AVX-512F; `ptrs` is non-empty and each points to `dst.len()` readable values; `ahead`
+    /// holds a (prefetch-only, never read) pointer per row.
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn add_rows_typed<T: Widen + Into<f64>>(
         dst: &mut [f64],
@@ -173,16 +176,19 @@ mod simd {
         let mut j = 0;
         // SAFETY: every offset read is below `len`, the length of `dst` and of every row.
         unsafe {
+            // The 32 values of a row span this many cache lines; each row ahead gets the same
+            // lines prefetched (a prefetch is a hint and never faults).
+            let lines = 32 * size_of::<T>() / 64;
             while j + 32 <= len {
-                // The 32 values of each row ahead span one or two cache lines (a prefetch is
-                // a hint and never faults).
                 let bytes = j * size_of::<T>();
-                for &next in ahead {
-                    if !next.is_null() {
-                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(bytes).cast::<i8>());
-                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(bytes + 64).cast::<i8>());
+                let prefetch = |t: usize| {
+                    for l in 0..lines {
+                        _mm_prefetch::<_MM_HINT_T1>(
+                            ahead[t].wrapping_add(bytes + 64 * l).cast::<i8>(),
+                        );
                     }
-                }
+                };
+                prefetch(0);
                 let p0 = ptrs[0];
                 let mut v = [
                     T::load8(p0.add(j)),
@@ -190,7 +196,8 @@ mod simd {
                     T::load8(p0.add(j + 16)),
                     T::load8(p0.add(j + 24)),
                 ];
-                for &p in &ptrs[1..] {
+                for (t, &p) in ptrs.iter().enumerate().skip(1) {
+                    prefetch(t);
                     for (q, vq) in v.iter_mut().enumerate() {
                         *vq = _mm512_add_pd(*vq, T::load8(p.add(j + 8 * q)));
                     }

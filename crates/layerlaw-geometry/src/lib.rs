@@ -26,7 +26,10 @@
 //! [`separation`] never forms a p×p matrix: $SS_b$ and $\Sigma_B$ live in the ≤(K−1)-dimensional
 //! span of the class-mean differences, so with an orthonormal basis $Q$ of that span
 //! $D = \mathrm{Tr}\big((Q^\top SS_w Q)(Q^\top SS_b Q)^+\big)$, which needs one GEMM of the
-//! centred features with $Q$: $O(npK)$ time, $O(pK)$ memory. [`reference`](mod@reference) holds the dense
+//! centred features with $Q$: $O(npK)$ time, $O(pK)$ memory. [`separation_layers`] measures
+//! every layer of a network at once, running pass 2 (projections, arithmetic-bound) of one
+//! layer beside pass 1 (class sums, memory-bound) of the next, with results bit-identical to
+//! [`separation`] layer by layer. [`reference`](mod@reference) holds the dense
 //! textbook computation that the tests compare against. The streaming
 //! [`MultiLayerAccumulator`] keeps a p×p pooled scatter per layer instead (exact in one pass,
 //! mergeable; see its docs).

@@ -118,12 +118,14 @@ impl Separation {
 ///
 /// Cost: the features are read twice (memory-bound for small K); extra memory is the K×p
 /// means, $Q$ and one $K\times p$ f64 partial sum per row chunk (chunk count capped so that
-/// these stay under 64 MiB), i.e. $O(pK)$ — never $O(p^2)$. On x86-64 with AVX-512 and
-/// $r \le 12$ (K ≤ 13), pass 2 centres, widens and projects each contiguous row in one fused
-/// kernel whose loads overlap its multiply-adds, so both passes run near the machine's memory
-/// bandwidth (see BENCHMARKS.md); AVX2 and portable kernels serve other CPUs. Reading the
-/// features only once would need $p\times p$ second moments ($O(np^2)$ time), since $Q$
-/// depends on every class mean; the streaming [`crate::MultiLayerAccumulator`] does that.
+/// these stay under 64 MiB), i.e. $O(pK)$ — never $O(p^2)$. Pass 1 groups each tile of 32
+/// rows by class and sums a class's rows in registers before touching its class sum. On x86-64
+/// with AVX-512 and $r \le 12$ (K ≤ 13), pass 2 centres, widens and projects each contiguous
+/// row in one fused kernel; both passes prefetch the next tile of rows while they compute the
+/// current one. AVX2 and portable kernels serve other CPUs. Reading the features only once would
+/// need $p\times p$ second moments ($O(np^2)$ time), since $Q$ depends on every class mean;
+/// the streaming [`crate::MultiLayerAccumulator`] does that. For several layers sharing labels,
+/// [`crate::separation_layers`] gives the same results faster (see BENCHMARKS.md).
 ///
 /// Accuracy: for f64 input the result agrees with the dense reference
 /// ([`crate::reference`]) to ~1e-12 relative; f32 input is widened exactly to f64 (in
