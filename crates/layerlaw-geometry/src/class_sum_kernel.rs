@@ -53,7 +53,7 @@ pub(crate) fn add_rows<T: Scalar>(isa: Isa, dst: &mut [f64], rows: &[&[T]], ahea
         // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX2.
         return unsafe { add_rows_avx2(dst, rows) };
     }
-    let _ = isa;
+    let _ = (isa, ahead);
     add_rows_portable(dst, rows);
 }
 
@@ -95,32 +95,8 @@ fn add_rows_portable<T: Scalar>(dst: &mut [f64], rows: &[&[T]]) {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use super::{SliceKind, SUM_TILE};
+    use crate::kernels::Widen;
     use std::arch::x86_64::*;
-
-    /// An element type widened eight at a time.
-    trait Widen: Copy {
-        /// Eight values from `p`, widened to f64.
-        ///
-        /// # Safety
-        /// AVX-512F; `p` points to at least eight readable values.
-        unsafe fn load8(p: *const Self) -> __m512d;
-    }
-
-    impl Widen for f32 {
-        #[inline(always)]
-        unsafe fn load8(p: *const f32) -> __m512d {
-            // SAFETY: guaranteed by the caller.
-            unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(p)) }
-        }
-    }
-
-    impl Widen for f64 {
-        #[inline(always)]
-        unsafe fn load8(p: *const f64) -> __m512d {
-            // SAFETY: guaranteed by the caller.
-            unsafe { _mm512_loadu_pd(p) }
-        }
-    }
 
     /// AVX-512 [`super::add_rows`] on rows of one element type.
     ///
@@ -166,11 +142,7 @@ mod simd {
     /// AVX-512F; `ptrs` is non-empty and each points to `dst.len()` readable values; `ahead`
     /// holds a (prefetch-only, never read) pointer per row.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn add_rows_typed<T: Widen + Into<f64>>(
-        dst: &mut [f64],
-        ptrs: &[*const T],
-        ahead: &[*const u8],
-    ) {
+    unsafe fn add_rows_typed<T: Widen>(dst: &mut [f64], ptrs: &[*const T], ahead: &[*const u8]) {
         let len = dst.len();
         let d = dst.as_mut_ptr();
         let mut j = 0;

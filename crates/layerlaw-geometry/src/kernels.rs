@@ -132,6 +132,9 @@ pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [
 /// Explicit x86-64 versions of the elementwise kernels: f32 input is widened in registers
 /// (`vcvtps2pd`), so no f64 copy of a feature row is ever made.
 #[cfg(target_arch = "x86_64")]
+pub(crate) use simd::Widen;
+
+#[cfg(target_arch = "x86_64")]
 mod simd {
     use super::{fused_acc_len, SliceKind};
     use std::arch::x86_64::*;
@@ -222,7 +225,7 @@ mod simd {
     }
 
     /// An element type the fused kernel can widen eight at a time.
-    pub(super) trait Widen: Copy {
+    pub(crate) trait Widen: Copy + Into<f64> {
         /// Eight values from `p`, widened to f64.
         ///
         /// # Safety
