@@ -15,6 +15,8 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv --system-site-packages "$venv"
 fi
 py="$PWD/$venv/bin/python"
+# maturin's build backend runs the `maturin` executable: the venv's, found on PATH.
+export PATH="$PWD/$venv/bin:$PATH"
 "$py" -m pip install --quiet --upgrade "pip>=23.1"
 "$py" -m pip install --quiet "maturin>=1.9,<2" numpy scipy pytest
 "$py" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./crates/layerlaw-py
