@@ -32,21 +32,32 @@ pub(crate) fn add_rows<T: Scalar>(isa: Isa, dst: &mut [f64], rows: &[&[T]], ahea
     assert!(rows.iter().all(|r| r.len() == dst.len()));
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 {
-        let mut kinds = [T::slice_kind(rows[0]); SUM_TILE];
-        for (k, r) in kinds.iter_mut().zip(rows) {
-            *k = T::slice_kind(r);
+        let m = rows.len();
+        let mut ptrs = [rows[0].as_ptr(); SUM_TILE];
+        for (p, r) in ptrs.iter_mut().zip(rows) {
+            *p = r.as_ptr();
         }
-        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX-512F; lengths are
-        // checked above.
         // A row with nothing ahead of it prefetches itself (already cached: a cheap no-op).
         let mut next = [std::ptr::null::<u8>(); SUM_TILE];
-        for (t, p) in next.iter_mut().enumerate().take(rows.len()) {
+        for (t, p) in next.iter_mut().enumerate().take(m) {
             *p = match ahead.get(t) {
                 Some(r) if r.len() >= dst.len() => r.as_ptr().cast(),
                 _ => rows[t].as_ptr().cast(),
             };
         }
-        return unsafe { simd::add_rows_avx512(dst, &kinds[..rows.len()], &next) };
+        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX-512F; lengths are
+        // checked above; `slice_kind` tells which of the two sealed types `T` is, so the
+        // pointer casts keep the element type.
+        return unsafe {
+            match T::slice_kind(rows[0]) {
+                SliceKind::F32(_) => {
+                    simd::add_rows_avx512(dst, &ptrs.map(|p| p.cast::<f32>())[..m], &next[..m])
+                }
+                SliceKind::F64(_) => {
+                    simd::add_rows_avx512(dst, &ptrs.map(|p| p.cast::<f64>())[..m], &next[..m])
+                }
+            }
+        };
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
@@ -94,46 +105,8 @@ fn add_rows_portable<T: Scalar>(dst: &mut [f64], rows: &[&[T]]) {
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::{SliceKind, SUM_TILE};
     use crate::kernels::Widen;
     use std::arch::x86_64::*;
-
-    /// AVX-512 [`super::add_rows`] on rows of one element type.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F; `rows` is non-empty, at most [`SUM_TILE`] long, all of one
-    /// element type and each `dst.len()` long.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn add_rows_avx512(
-        dst: &mut [f64],
-        rows: &[SliceKind<'_>],
-        ahead: &[*const u8; SUM_TILE],
-    ) {
-        match rows[0] {
-            SliceKind::F32(_) => {
-                let mut ptrs = [std::ptr::null::<f32>(); SUM_TILE];
-                for (p, r) in ptrs.iter_mut().zip(rows) {
-                    let SliceKind::F32(s) = r else {
-                        unreachable!("rows of one matrix share a type")
-                    };
-                    *p = s.as_ptr();
-                }
-                // SAFETY: forwarded from the caller.
-                unsafe { add_rows_typed(dst, &ptrs[..rows.len()], &ahead[..rows.len()]) }
-            }
-            SliceKind::F64(_) => {
-                let mut ptrs = [std::ptr::null::<f64>(); SUM_TILE];
-                for (p, r) in ptrs.iter_mut().zip(rows) {
-                    let SliceKind::F64(s) = r else {
-                        unreachable!("rows of one matrix share a type")
-                    };
-                    *p = s.as_ptr();
-                }
-                // SAFETY: forwarded from the caller.
-                unsafe { add_rows_typed(dst, &ptrs[..rows.len()], &ahead[..rows.len()]) }
-            }
-        }
-    }
 
     /// Sums the rows at `ptrs` (each `dst.len()` values) 32 columns at a time in four
     /// registers, then adds them to `dst`; the last `len % 8` columns are done one by one.
@@ -142,7 +115,11 @@ mod simd {
     /// AVX-512F; `ptrs` is non-empty and each points to `dst.len()` readable values; `ahead`
     /// holds a (prefetch-only, never read) pointer per row.
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn add_rows_typed<T: Widen>(dst: &mut [f64], ptrs: &[*const T], ahead: &[*const u8]) {
+    pub(super) unsafe fn add_rows_avx512<T: Widen>(
+        dst: &mut [f64],
+        ptrs: &[*const T],
+        ahead: &[*const u8],
+    ) {
         let len = dst.len();
         let d = dst.as_mut_ptr();
         let mut j = 0;
