@@ -50,6 +50,16 @@ pub enum GeometryError {
     /// The feature matrix has no column.
     #[error("features have zero columns (feature dimension must be at least 1)")]
     ZeroDimension,
+    /// A flat buffer's length is not a whole number of rows.
+    #[error("layer {layer:?}: {len} values are not a whole number of rows of dimension {dim}")]
+    RaggedRows {
+        /// Layer name.
+        layer: String,
+        /// Number of values in the buffer.
+        len: usize,
+        /// Row length asked for.
+        dim: usize,
+    },
     /// A feature is NaN or infinite.
     #[error("feature at row {row}, column {col} is not finite ({value})")]
     NonFiniteFeature {
