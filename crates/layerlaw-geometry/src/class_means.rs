@@ -6,14 +6,13 @@ use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, first_non_finite, has_contiguous_rows, load_rows, row_slice};
-use crate::class_sum_kernel::{add_rows, SUM_TILE};
 use crate::error::{GeometryError, Result};
-use crate::kernels::Isa;
+use crate::kernels::{add_rows, Isa, SUM_TILE};
 use crate::scalar::Scalar;
 
 /// Adds a tile of at most [`SUM_TILE`] rows to the class sums (`k * p`, row-major): the tile's
 /// rows are grouped by class (in row order within a class) and each group is summed in
-/// registers before touching its class sum (see [`crate::class_sum_kernel`]).
+/// registers before touching its class sum (see `kernels::class_sum`).
 fn add_tile<T: Scalar>(
     isa: Isa,
     sums: &mut [f64],

@@ -45,7 +45,6 @@ mod accumulator_bytes;
 mod between;
 mod blocks;
 mod class_means;
-mod class_sum_kernel;
 mod classifier;
 mod definitions;
 mod error;

@@ -105,7 +105,7 @@ fn add_rows_portable<T: Scalar>(dst: &mut [f64], rows: &[&[T]]) {
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use crate::kernels::Widen;
+    use crate::kernels::project::Widen;
     use std::arch::x86_64::*;
 
     /// Sums the rows at `ptrs` (each `dst.len()` values) 32 columns at a time in four

@@ -1,228 +1,18 @@
-//! Hot loops of the two passes, compiled three times: portable (baseline target), AVX2+FMA and
-//! AVX-512F, the widest one the CPU supports being chosen at run time ([`Isa::detect`]).
-//!
-//! All variants accumulate in f64 and read f32 input directly (widened in registers, no f64 copy
-//! of the features). They differ only in rounding (fused versus separate multiply-add, and
-//! the order in which lane partial sums are added), i.e. in the last bits of the results; on
-//! one machine every run is bit-for-bit identical.
+//! Pass-2 projection kernels: the between-class basis packed for them, the fused
+//! centre-and-project tile kernel (AVX-512) and the two-row projection kernels of every level.
 
+use super::{fused_acc_len, Isa, BLOCK, FUSED_COLS, FUSED_TILE, TILE_ROWS};
 use crate::scalar::{Scalar, SliceKind};
 
-/// Lanes of a packed block of the projection kernel (one AVX-512 register of f64, two AVX2).
-pub(crate) const BLOCK: usize = 8;
-/// Rows processed together by the projection kernel (they share the loads of Q).
-pub(crate) const TILE_ROWS: usize = 2;
-/// Lanes per accumulator of the elementwise kernels.
-const LANES: usize = 8;
-/// Rows per call of the fused kernel ([`PackedBasis::centre_project_rows`]).
-pub(crate) const FUSED_TILE: usize = 16;
-/// Columns per block of the fused kernel (a multiple of [`BLOCK`]).
-const FUSED_COLS: usize = 256;
-
-/// Accumulator length of the fused kernel for `g` columns: 2·g projection accumulators and 2
-/// squared-norm accumulators, [`BLOCK`] lanes each.
-const fn fused_acc_len(g: usize) -> usize {
-    (2 * g + 2) * BLOCK
-}
-
-/// Instruction-set level of the kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Isa {
-    /// Baseline target, no explicit SIMD.
-    Portable,
-    /// x86-64 AVX2 with FMA (4 f64 lanes, 16 registers).
-    Avx2,
-    /// x86-64 AVX-512F (8 f64 lanes, 32 registers).
-    Avx512,
-}
-
-impl Isa {
-    /// The widest level this CPU supports.
-    pub(crate) fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
-    }
-
-    /// Every level this CPU can run (for tests).
-    #[cfg(test)]
-    pub(crate) fn available() -> Vec<Isa> {
-        let mut out = vec![Isa::Portable];
-        let best = Isa::detect();
-        if best != Isa::Portable {
-            out.push(Isa::Avx2);
-        }
-        if best == Isa::Avx512 {
-            out.push(Isa::Avx512);
-        }
-        out
-    }
-
-    /// Most columns of Q one pass of the projection kernel handles (bounded by registers:
-    /// `TILE_ROWS * group` accumulators).
-    fn max_group(self) -> usize {
-        match self {
-            Isa::Avx512 => 12,
-            Isa::Avx2 | Isa::Portable => 4,
-        }
-    }
-}
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
-/// `dst = src - mu` (widened); returns $\|dst\|^2$ (eight interleaved partial sums).
-#[inline(always)]
-fn centre_row_body<T: Scalar, const FMA: bool>(src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    let mut s_it = src.chunks_exact(LANES);
-    let mut m_it = mu.chunks_exact(LANES);
-    let mut d_it = dst.chunks_exact_mut(LANES);
-    for ((s, m), d) in (&mut s_it).zip(&mut m_it).zip(&mut d_it) {
-        for l in 0..LANES {
-            let v = s[l].to_f64() - m[l];
-            d[l] = v;
-            acc[l] = madd::<FMA>(v, v, acc[l]);
-        }
-    }
-    let mut tail = 0.0;
-    for ((s, m), d) in s_it
-        .remainder()
-        .iter()
-        .zip(m_it.remainder())
-        .zip(d_it.into_remainder())
-    {
-        let v = s.to_f64() - m;
-        *d = v;
-        tail += v * v;
-    }
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
-}
-
-/// Writes `src - mu` (widened) into `dst` and returns its squared norm.
-pub(crate) fn centre_row<T: Scalar>(isa: Isa, src: &[T], mu: &[f64], dst: &mut [f64]) -> f64 {
-    debug_assert!(src.len() == mu.len() && src.len() <= dst.len());
-    #[cfg(target_arch = "x86_64")]
-    match isa {
-        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports these features.
-        Isa::Avx512 => return unsafe { simd::centre_row_avx512(T::slice_kind(src), mu, dst) },
-        // SAFETY: as above.
-        Isa::Avx2 => return unsafe { simd::centre_row_avx2(T::slice_kind(src), mu, dst) },
-        Isa::Portable => {}
-    }
-    let _ = isa;
-    centre_row_body::<T, false>(src, mu, dst)
-}
-
-/// Explicit x86-64 versions of the elementwise kernels: f32 input is widened in registers
+/// Explicit x86-64 element widening of the fused kernel: f32 input is widened in registers
 /// (`vcvtps2pd`), so no f64 copy of a feature row is ever made.
 #[cfg(target_arch = "x86_64")]
 pub(crate) use simd::Widen;
 
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::{fused_acc_len, SliceKind};
+    use super::fused_acc_len;
     use std::arch::x86_64::*;
-
-    /// Scalar tail of the centring kernels: `dst[j] = src[j] - mu[j]` for `j >= from`.
-    fn tail_centre(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64], from: usize) -> f64 {
-        let mut ss = 0.0;
-        for j in from..mu.len() {
-            let v = match src {
-                SliceKind::F32(s) => f64::from(s[j]),
-                SliceKind::F64(s) => s[j],
-            } - mu[j];
-            dst[j] = v;
-            ss += v * v;
-        }
-        ss
-    }
-
-    /// AVX-512 `dst = widen(src) - mu`, returning $\|dst\|^2$ (four accumulators of 8 lanes).
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F; `src` and `mu` have equal lengths, `dst` at least that.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn centre_row_avx512(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64]) -> f64 {
-        let n = mu.len();
-        let len = match src {
-            SliceKind::F32(s) => s.len(),
-            SliceKind::F64(s) => s.len(),
-        };
-        assert!(len == n && dst.len() >= n);
-        let blocks = n / 8;
-        let (m, d) = (mu.as_ptr(), dst.as_mut_ptr());
-        let mut acc = [_mm512_setzero_pd(); 4];
-        // SAFETY: every offset b * 8 + 7 < n <= the lengths of src, mu and dst.
-        unsafe {
-            let load = |b: usize| match src {
-                SliceKind::F32(s) => _mm512_cvtps_pd(_mm256_loadu_ps(s.as_ptr().add(b * 8))),
-                SliceKind::F64(s) => _mm512_loadu_pd(s.as_ptr().add(b * 8)),
-            };
-            for b in 0..blocks {
-                let v = _mm512_sub_pd(load(b), _mm512_loadu_pd(m.add(b * 8)));
-                _mm512_storeu_pd(d.add(b * 8), v);
-                acc[b % 4] = _mm512_fmadd_pd(v, v, acc[b % 4]);
-            }
-        }
-        let total = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
-        let mut l = [0.0f64; 8];
-        // SAFETY: `l` holds eight f64.
-        unsafe { _mm512_storeu_pd(l.as_mut_ptr(), total) };
-        ((l[0] + l[1]) + (l[2] + l[3]))
-            + ((l[4] + l[5]) + (l[6] + l[7]))
-            + tail_centre(src, mu, dst, blocks * 8)
-    }
-
-    /// AVX2 `dst = widen(src) - mu`, returning $\|dst\|^2$ (four accumulators of 4 lanes).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; `src` and `mu` have equal lengths, `dst` at least
-    /// that.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn centre_row_avx2(src: SliceKind<'_>, mu: &[f64], dst: &mut [f64]) -> f64 {
-        let n = mu.len();
-        let len = match src {
-            SliceKind::F32(s) => s.len(),
-            SliceKind::F64(s) => s.len(),
-        };
-        assert!(len == n && dst.len() >= n);
-        let blocks = n / 4;
-        let (m, d) = (mu.as_ptr(), dst.as_mut_ptr());
-        let mut acc = [_mm256_setzero_pd(); 4];
-        // SAFETY: every offset b * 4 + 3 < n <= the lengths of src, mu and dst.
-        unsafe {
-            let load = |b: usize| match src {
-                SliceKind::F32(s) => _mm256_cvtps_pd(_mm_loadu_ps(s.as_ptr().add(b * 4))),
-                SliceKind::F64(s) => _mm256_loadu_pd(s.as_ptr().add(b * 4)),
-            };
-            for b in 0..blocks {
-                let v = _mm256_sub_pd(load(b), _mm256_loadu_pd(m.add(b * 4)));
-                _mm256_storeu_pd(d.add(b * 4), v);
-                acc[b % 4] = _mm256_fmadd_pd(v, v, acc[b % 4]);
-            }
-        }
-        let total = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
-        let mut l = [0.0f64; 4];
-        // SAFETY: `l` holds four f64.
-        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), total) };
-        ((l[0] + l[1]) + (l[2] + l[3])) + tail_centre(src, mu, dst, blocks * 4)
-    }
 
     /// An element type the fused kernel can widen eight at a time.
     pub(crate) trait Widen: Copy + Into<f64> {
@@ -798,21 +588,6 @@ mod tests {
                         );
                     }
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn elementwise_kernels_agree_across_levels() {
-        let src: Vec<f32> = (0..37).map(|j| (j as f32 * 0.7).sin()).collect();
-        let mu: Vec<f64> = (0..37).map(|j| (j as f64 * 0.2).cos()).collect();
-        for isa in Isa::available() {
-            let mut dst = vec![0.0f64; 37];
-            let ss = centre_row(isa, &src, &mu, &mut dst);
-            let want: f64 = (0..37).map(|j| (f64::from(src[j]) - mu[j]).powi(2)).sum();
-            assert!((ss - want).abs() <= 1e-13 * want, "{isa:?}");
-            for j in 0..37 {
-                assert_eq!(dst[j], f64::from(src[j]) - mu[j]);
             }
         }
     }
