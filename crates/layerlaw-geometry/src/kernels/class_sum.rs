@@ -4,176 +4,111 @@
 //! Adding each row straight into its class sum (K·p f64, 80 KiB for K = 10, p = 1,024) moves
 //! the whole sum between L1 and L2 for every row: twice the traffic of the row itself, which
 //! slows the stream from memory. Here a tile of up to [`SUM_TILE`] consecutive rows is grouped
-//! by class; for each class present, 32 columns at a time, the class's rows of the tile are
+//! by class; for each class present, four vectors of columns at a time (16 with AVX2 and the
+//! portable level, 32 with AVX-512), the class's rows of the tile are
 //! widened and added in registers, and the result is added to the class sum:
 //! $s_k \mathrel{+}= (\dots(x_{i_1} + x_{i_2}) + \dots) + x_{i_m}$.
 //!
-//! Every [`Isa`] performs exactly these additions in this order (no fused operations), so the
-//! sums are bit-for-bit the same on every level.
+//! The body is written once over [`Simd`]; every level performs exactly these additions in
+//! this order (no fused operations), so the sums are bit-for-bit the same on every level.
 
-use crate::kernels::Isa;
-use crate::scalar::{Scalar, SliceKind};
+use super::isa::{Kernel, Simd};
+use super::Isa;
+use crate::scalar::Scalar;
 
 /// Most rows summed by one call of [`add_rows`] (the rows of one class within a tile).
 pub(crate) const SUM_TILE: usize = 64;
+
+/// Vectors per column block of [`add_rows`] (held in registers while the rows are added).
+const SUM_VECTORS: usize = 4;
 
 /// `dst[j] += ((rows[0][j] + rows[1][j]) + …) + rows[m-1][j]`, widened to f64; all rows have
 /// `dst.len()` values. Does nothing for no rows; panics for more than [`SUM_TILE`].
 ///
 /// `ahead` (at most as many rows as `rows`, any length each) are rows the caller will read
-/// next: the AVX-512 kernel asks for their cache lines while it sums, so the next tile is
-/// arriving from memory while this one is added (memory and arithmetic do not overlap by
-/// themselves on the machines measured, see BENCHMARKS.md).
+/// next: the kernel asks for their cache lines while it sums, so the next tile is arriving
+/// from memory while this one is added (memory and arithmetic do not overlap by themselves on
+/// the machines measured).
 pub(crate) fn add_rows<T: Scalar>(isa: Isa, dst: &mut [f64], rows: &[&[T]], ahead: &[&[T]]) {
     assert!(rows.len() <= SUM_TILE, "at most {SUM_TILE} rows per call");
     if rows.is_empty() {
         return;
     }
     assert!(rows.iter().all(|r| r.len() == dst.len()));
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        let m = rows.len();
-        let mut ptrs = [rows[0].as_ptr(); SUM_TILE];
-        for (p, r) in ptrs.iter_mut().zip(rows) {
-            *p = r.as_ptr();
-        }
+    isa.dispatch(AddRows { dst, rows, ahead });
+}
+
+/// The body of [`add_rows`] (arguments checked).
+struct AddRows<'a, T> {
+    dst: &'a mut [f64],
+    rows: &'a [&'a [T]],
+    ahead: &'a [&'a [T]],
+}
+
+impl<T: Scalar> Kernel for AddRows<'_, T> {
+    type Output = ();
+
+    /// Columns in blocks of [`SUM_VECTORS`] vectors, then single vectors, then one by one; in
+    /// each, the rows are summed in registers in row order and the sum is added to `dst`.
+    #[inline(always)]
+    fn run<S: Simd>(self, s: S) {
+        let AddRows { dst, rows, ahead } = self;
+        let (len, lanes) = (dst.len(), S::LANES);
+        let d = dst.as_mut_ptr();
         // A row with nothing ahead of it prefetches itself (already cached: a cheap no-op).
         let mut next = [std::ptr::null::<u8>(); SUM_TILE];
-        for (t, p) in next.iter_mut().enumerate().take(m) {
-            *p = match ahead.get(t) {
-                Some(r) if r.len() >= dst.len() => r.as_ptr().cast(),
-                _ => rows[t].as_ptr().cast(),
-            };
+        for (t, p) in next.iter_mut().enumerate().take(rows.len()) {
+            *p = ahead.get(t).unwrap_or(&rows[t]).as_ptr().cast();
         }
-        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX-512F; lengths are
-        // checked above; `slice_kind` tells which of the two sealed types `T` is, so the
-        // pointer casts keep the element type.
-        return unsafe {
-            match T::slice_kind(rows[0]) {
-                SliceKind::F32(_) => {
-                    simd::add_rows_avx512(dst, &ptrs.map(|p| p.cast::<f32>())[..m], &next[..m])
-                }
-                SliceKind::F64(_) => {
-                    simd::add_rows_avx512(dst, &ptrs.map(|p| p.cast::<f64>())[..m], &next[..m])
-                }
-            }
-        };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        // SAFETY: `isa` comes from `Isa::detect`, so the CPU supports AVX2.
-        return unsafe { add_rows_avx2(dst, rows) };
-    }
-    let _ = (isa, ahead);
-    add_rows_portable(dst, rows);
-}
-
-/// [`add_rows_portable`] compiled for AVX2 (the compiler vectorises the 32-column blocks).
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn add_rows_avx2<T: Scalar>(dst: &mut [f64], rows: &[&[T]]) {
-    add_rows_portable(dst, rows)
-}
-
-/// Portable version of [`add_rows`] with the same additions in the same order: each block of
-/// 32 columns is summed over the rows, then added to `dst`.
-#[inline(always)]
-fn add_rows_portable<T: Scalar>(dst: &mut [f64], rows: &[&[T]]) {
-    const W: usize = 32;
-    let len = dst.len();
-    let mut j = 0;
-    while j < len {
-        let w = W.min(len - j);
-        let mut v = [0.0f64; W];
-        for (vl, x) in v.iter_mut().zip(&rows[0][j..j + w]) {
-            *vl = x.to_f64();
-        }
-        for r in &rows[1..] {
-            for (vl, x) in v.iter_mut().zip(&r[j..j + w]) {
-                *vl += x.to_f64();
-            }
-        }
-        for (d, vl) in dst[j..j + w].iter_mut().zip(&v) {
-            *d += vl;
-        }
-        j += w;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod simd {
-    use crate::kernels::project::Widen;
-    use std::arch::x86_64::*;
-
-    /// Sums the rows at `ptrs` (each `dst.len()` values) 32 columns at a time in four
-    /// registers, then adds them to `dst`; the last `len % 8` columns are done one by one.
-    ///
-    /// # Safety
-    /// AVX-512F; `ptrs` is non-empty and each points to `dst.len()` readable values; `ahead`
-    /// holds a (prefetch-only, never read) pointer per row.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn add_rows_avx512<T: Widen>(
-        dst: &mut [f64],
-        ptrs: &[*const T],
-        ahead: &[*const u8],
-    ) {
-        let len = dst.len();
-        let d = dst.as_mut_ptr();
+        let block = SUM_VECTORS * lanes;
+        // Cache lines a block of one row spans; each row ahead gets the same lines prefetched.
+        let lines = (block * size_of::<T>()).div_ceil(64);
         let mut j = 0;
-        // SAFETY: every offset read is below `len`, the length of `dst` and of every row.
-        unsafe {
-            // The 32 values of a row span this many cache lines; each row ahead gets the same
-            // lines prefetched (a prefetch is a hint and never faults).
-            let lines = 32 * size_of::<T>() / 64;
-            while j + 32 <= len {
-                let bytes = j * size_of::<T>();
-                let prefetch = |t: usize| {
+        while j + block <= len {
+            let bytes = j * size_of::<T>();
+            // SAFETY: j + block <= len, the length of `dst` and of every row (checked by
+            // `add_rows`), so every vector read or written lies inside its slice.
+            unsafe {
+                let p0 = rows[0].as_ptr().add(j);
+                let mut v: [S::V; SUM_VECTORS] =
+                    std::array::from_fn(|q| T::load_lanes(s, p0.add(q * lanes)));
+                for l in 0..lines {
+                    s.prefetch(next[0].wrapping_add(bytes + 64 * l));
+                }
+                for (t, row) in rows.iter().enumerate().skip(1) {
                     for l in 0..lines {
-                        _mm_prefetch::<_MM_HINT_T1>(
-                            ahead[t].wrapping_add(bytes + 64 * l).cast::<i8>(),
-                        );
+                        s.prefetch(next[t].wrapping_add(bytes + 64 * l));
                     }
-                };
-                prefetch(0);
-                let p0 = ptrs[0];
-                let mut v = [
-                    T::load8(p0.add(j)),
-                    T::load8(p0.add(j + 8)),
-                    T::load8(p0.add(j + 16)),
-                    T::load8(p0.add(j + 24)),
-                ];
-                for (t, &p) in ptrs.iter().enumerate().skip(1) {
-                    prefetch(t);
+                    let p = row.as_ptr().add(j);
                     for (q, vq) in v.iter_mut().enumerate() {
-                        *vq = _mm512_add_pd(*vq, T::load8(p.add(j + 8 * q)));
+                        *vq = s.add(*vq, T::load_lanes(s, p.add(q * lanes)));
                     }
                 }
                 for (q, vq) in v.iter().enumerate() {
-                    let at = d.add(j + 8 * q);
-                    _mm512_storeu_pd(at, _mm512_add_pd(_mm512_loadu_pd(at), *vq));
+                    let at = d.add(j + q * lanes);
+                    s.store(at, s.add(s.load(at), *vq));
                 }
-                j += 32;
             }
-            while j + 8 <= len {
-                let mut v = T::load8(ptrs[0].add(j));
-                for &p in &ptrs[1..] {
-                    v = _mm512_add_pd(v, T::load8(p.add(j)));
+            j += block;
+        }
+        while j + lanes <= len {
+            // SAFETY: j + lanes <= len, as above.
+            unsafe {
+                let mut v = T::load_lanes(s, rows[0].as_ptr().add(j));
+                for row in &rows[1..] {
+                    v = s.add(v, T::load_lanes(s, row.as_ptr().add(j)));
                 }
                 let at = d.add(j);
-                _mm512_storeu_pd(at, _mm512_add_pd(_mm512_loadu_pd(at), v));
-                j += 8;
+                s.store(at, s.add(s.load(at), v));
             }
-            while j < len {
-                let mut v: f64 = (*ptrs[0].add(j)).into();
-                for &p in &ptrs[1..] {
-                    v += (*p.add(j)).into();
-                }
-                *d.add(j) += v;
-                j += 1;
+            j += lanes;
+        }
+        for (jj, dv) in dst.iter_mut().enumerate().skip(j) {
+            let mut v = rows[0][jj].to_f64();
+            for row in &rows[1..] {
+                v += row[jj].to_f64();
             }
+            *dv += v;
         }
     }
 }
