@@ -6,7 +6,9 @@
 //! from the repository root (it calls `python3 benches/fuzziness_numpy.py`); `--no-numpy` times
 //! layerlaw only; `--no-huge-pages` keeps the feature buffers in ordinary 4 KiB pages (by
 //! default they are advised to use transparent huge pages, as numpy does for its arrays and as
-//! `layerlaw measure` does for the files it reads).
+//! `layerlaw measure` does for the files it reads). The kernels run at the widest instruction
+//! set the CPU has, or at the one `LAYERLAW_ISA=portable|avx2|avx512` names; the benchmark
+//! prints which.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    fit_law, separation, separation_layers, Labels, LayerFeatures, SeparationOptions,
+    fit_law, separation, separation_layers, Isa, Labels, LayerFeatures, SeparationOptions,
 };
 use rayon::prelude::*;
 
@@ -120,8 +122,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         faer::set_global_parallelism(faer::Par::Seq);
     }
     let huge_pages = !std::env::args().any(|a| a == "--no-huge-pages");
+    let isa = Isa::selected();
     println!(
-        "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, {} rayon threads, feature buffers {}",
+        "n = {n}, K = {K}, p = {p}, layers = {layers}, f32, kernels {isa} (widest supported: {}), \
+         {} rayon threads, feature buffers {}",
+        Isa::widest_supported(),
         rayon::current_num_threads(),
         if huge_pages {
             "advised to use transparent huge pages (as numpy does)"
@@ -248,8 +253,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|a| a == "--no-numpy") {
         std::fs::remove_dir_all(&dir)?;
         println!(
-            "layerlaw total {t_ours:.3} s (one layer at a time {t_single:.3} s); reading every layer \
-             twice {t_floor:.3} s ({:.2}x of it); peak RSS {:.0} MiB",
+            "kernels {isa}: layerlaw total {t_ours:.3} s (one layer at a time {t_single:.3} s); \
+             reading every layer twice {t_floor:.3} s ({:.2}x of it); peak RSS {:.0} MiB",
             t_ours / t_floor,
             rss.unwrap_or(f64::NAN)
         );
@@ -294,7 +299,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("worst relative disagreement in D: {worst:.2e}");
     println!(
-        "time (all {layers} layers): layerlaw {:.3} s (one layer at a time {:.3} s), numpy dense \
+        "time (all {layers} layers, kernels {isa}): layerlaw {:.3} s (one layer at a time {:.3} s), numpy dense \
          {:.2} s, numpy svd {:.3} s",
         t_ours, t_single, t_dense, t_svd
     );

@@ -40,16 +40,15 @@ pub(crate) fn chunk_ranges(n: usize, k: usize, p: usize) -> Vec<Range<usize>> {
 pub(crate) fn load_rows<T: Scalar>(x: MatRef<'_, T>, rows: Range<usize>, out: &mut [f64]) {
     let p = x.ncols();
     debug_assert!(out.len() >= rows.len() * p);
-    if x.col_stride() == 1 || p == 1 {
+    if let Some(view) = ContiguousRows::new(x) {
         for (local, i) in rows.enumerate() {
-            let src = row_slice(x, i);
-            for (o, v) in out[local * p..(local + 1) * p].iter_mut().zip(src) {
+            for (o, v) in out[local * p..(local + 1) * p].iter_mut().zip(view.row(i)) {
                 *o = v.to_f64();
             }
         }
-    } else if x.row_stride() == 1 {
+    } else if let Some(view) = ContiguousColumns::new(x) {
         for j in 0..p {
-            let col = col_slice(x, j);
+            let col = view.column(j);
             for (local, v) in col[rows.clone()].iter().enumerate() {
                 out[local * p + j] = v.to_f64();
             }
@@ -63,27 +62,59 @@ pub(crate) fn load_rows<T: Scalar>(x: MatRef<'_, T>, rows: Range<usize>, out: &m
     }
 }
 
-/// Row `i` as a slice; requires `x.col_stride() == 1` (or a single column).
-#[inline]
-pub(crate) fn row_slice<T: Scalar>(x: MatRef<'_, T>, i: usize) -> &[T] {
-    let p = x.ncols();
-    // SAFETY: the caller guarantees unit column stride (or p == 1), so the p elements of row i
-    // are contiguous and lie inside the matrix that `x` borrows for its lifetime.
-    unsafe { std::slice::from_raw_parts(x.ptr_at(i, 0), p) }
+/// A matrix whose rows are contiguous in memory (unit column stride, or a single column), so
+/// each row can be read as a slice. Only [`ContiguousRows::new`] makes one, after checking.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContiguousRows<'a, T> {
+    x: MatRef<'a, T>,
 }
 
-/// Column `j` as a slice of all `n` rows; requires `x.row_stride() == 1`.
-#[inline]
-fn col_slice<T: Scalar>(x: MatRef<'_, T>, j: usize) -> &[T] {
-    let n = x.nrows();
-    // SAFETY: unit row stride means the n elements of column j are contiguous and borrowed.
-    unsafe { std::slice::from_raw_parts(x.ptr_at(0, j), n) }
+impl<'a, T: Scalar> ContiguousRows<'a, T> {
+    /// The view, if the rows of `x` are contiguous.
+    #[inline]
+    pub(crate) fn new(x: MatRef<'a, T>) -> Option<Self> {
+        (x.col_stride() == 1 || x.ncols() <= 1).then_some(ContiguousRows { x })
+    }
+
+    /// Row `i` (its `ncols` values); panics if `i` is not a row.
+    #[inline]
+    pub(crate) fn row(self, i: usize) -> &'a [T] {
+        let x = self.x;
+        assert!(i < x.nrows(), "row {i} of a matrix with {} rows", x.nrows());
+        // SAFETY: i is a row of `x` and its ncols values are contiguous (`new` checked unit
+        // column stride or at most one column), so they lie inside the matrix that `x`
+        // borrows, immutably, for 'a.
+        unsafe { std::slice::from_raw_parts(x.ptr_at(i, 0), x.ncols()) }
+    }
 }
 
-/// Whether rows of `x` can be read as contiguous slices.
-#[inline]
-pub(crate) fn has_contiguous_rows<T: Scalar>(x: MatRef<'_, T>) -> bool {
-    x.col_stride() == 1 || x.ncols() == 1
+/// A matrix whose columns are contiguous in memory (unit row stride), so each column can be
+/// read as a slice. Only [`ContiguousColumns::new`] makes one, after checking.
+#[derive(Debug, Clone, Copy)]
+struct ContiguousColumns<'a, T> {
+    x: MatRef<'a, T>,
+}
+
+impl<'a, T: Scalar> ContiguousColumns<'a, T> {
+    /// The view, if the columns of `x` are contiguous.
+    #[inline]
+    fn new(x: MatRef<'a, T>) -> Option<Self> {
+        (x.row_stride() == 1 || x.nrows() <= 1).then_some(ContiguousColumns { x })
+    }
+
+    /// Column `j` (its `nrows` values); panics if `j` is not a column.
+    #[inline]
+    fn column(self, j: usize) -> &'a [T] {
+        let x = self.x;
+        assert!(
+            j < x.ncols(),
+            "column {j} of a matrix with {} columns",
+            x.ncols()
+        );
+        // SAFETY: j is a column of `x` and its nrows values are contiguous (`new` checked unit
+        // row stride or at most one row), so they lie inside the matrix `x` borrows for 'a.
+        unsafe { std::slice::from_raw_parts(x.ptr_at(0, j), x.nrows()) }
+    }
 }
 
 /// The first non-finite entry in rows `rows` of `x`, in row-major order, as an error.

@@ -5,15 +5,14 @@ use std::ops::Range;
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
-use crate::blocks::{chunk_ranges, first_non_finite, has_contiguous_rows, load_rows, row_slice};
-use crate::class_sum_kernel::{add_rows, SUM_TILE};
+use crate::blocks::{chunk_ranges, first_non_finite, load_rows, ContiguousRows};
 use crate::error::{GeometryError, Result};
-use crate::kernels::Isa;
+use crate::kernels::{add_rows, Isa, SUM_TILE};
 use crate::scalar::Scalar;
 
 /// Adds a tile of at most [`SUM_TILE`] rows to the class sums (`k * p`, row-major): the tile's
 /// rows are grouped by class (in row order within a class) and each group is summed in
-/// registers before touching its class sum (see [`crate::class_sum_kernel`]).
+/// registers before touching its class sum (see `kernels::class_sum`).
 fn add_tile<T: Scalar>(
     isa: Isa,
     sums: &mut [f64],
@@ -73,7 +72,7 @@ impl<'a, T: Scalar> SumChunk<'a, T> {
             labels,
             next: rows.start,
             rows,
-            isa: Isa::detect(),
+            isa: Isa::selected(),
             sums: vec![0.0f64; k * x.ncols()],
             buf: Vec::new(),
         }
@@ -92,15 +91,15 @@ impl<'a, T: Scalar> SumChunk<'a, T> {
         }
         let end = (start + SUM_TILE).min(self.rows.end);
         let labels = &self.labels[start..end];
-        if has_contiguous_rows(self.x) {
-            let mut tile = [row_slice(self.x, start); SUM_TILE];
+        if let Some(view) = ContiguousRows::new(self.x) {
+            let mut tile = [view.row(start); SUM_TILE];
             for (t, i) in (start..end).enumerate() {
-                tile[t] = row_slice(self.x, i);
+                tile[t] = view.row(i);
             }
             let ahead_end = (end + SUM_TILE).min(self.rows.end);
-            let mut ahead = [row_slice(self.x, start); SUM_TILE];
+            let mut ahead = [view.row(start); SUM_TILE];
             for (t, i) in (end..ahead_end).enumerate() {
-                ahead[t] = row_slice(self.x, i);
+                ahead[t] = view.row(i);
             }
             add_tile(
                 self.isa,

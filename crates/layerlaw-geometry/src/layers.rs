@@ -100,7 +100,7 @@ pub fn separation_layers(
         let next = (step < layers.len() && results[step].is_none()).then_some(step);
         let plan = pending
             .as_ref()
-            .map(|(_, means, q)| WithinPlan::new(Isa::detect(), means.as_ref(), q.as_ref()));
+            .map(|(_, means, q)| WithinPlan::new(Isa::selected(), means.as_ref(), q.as_ref()));
         let (assembled, (within, means)) = rayon::join(
             || {
                 finished.take().map(|(l, means, q, within)| {

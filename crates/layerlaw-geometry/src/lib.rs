@@ -34,18 +34,31 @@
 //! [`MultiLayerAccumulator`] keeps a p×p pooled scatter per layer instead (exact in one pass,
 //! mergeable; see its docs).
 //!
+//! # Instruction sets
+//!
+//! The hot loops of both passes are compiled for three levels, portable, AVX2 + FMA and
+//! AVX-512F, and the widest one the CPU supports is used. The environment variable
+//! `LAYERLAW_ISA` ([`ISA_ENV`]) set to `portable`, `avx2` or `avx512` picks a level instead
+//! (read once per process; [`Isa::selected`] tells which level runs). A value that names no
+//! level, or a level the CPU lacks, is reported on stderr and the widest supported level is
+//! used. Class means are bit-for-bit the same on every level; the projected within-class
+//! scatter, hence D, differs between levels only in the last bits (fused multiply-add and
+//! the order of lane sums).
+//!
 //! # Also here
 //!
 //! NC2 (equinorm, equiangularity, simplex-ETF distance) in [`Separation`]; NC3/NC4 in
 //! [`neural_collapse_classifier`]; minority-collapse classifier geometry (Fang, He, Long & Su,
 //! PNAS 2021) in [`classifier_geometry`].
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod accumulator;
 mod accumulator_bytes;
 mod between;
 mod blocks;
 mod class_means;
-mod class_sum_kernel;
 mod classifier;
 mod definitions;
 mod error;
@@ -67,6 +80,7 @@ pub use classifier::{
 };
 pub use definitions::{Definitions, DEFINITIONS};
 pub use error::{GeometryError, Result};
+pub use kernels::{Isa, ISA_ENV};
 pub use labels::Labels;
 pub use law::{fit_law, LawFit};
 pub use layers::{separation_layers, LayerFeatures};

@@ -4,18 +4,19 @@
 //! \mathbb R^r$ and accumulate $\sum_i (Q^\top z_i)(Q^\top z_i)^\top$ ($r\times r$) and
 //! $\sum_i\|z_i\|^2$. Divided by $n$ these are $Q^\top SS_w Q$ and $\mathrm{Tr}\,SS_w$.
 //! Total cost $O(npr)$ time with $r\le K-1$, and $O(pK)$ memory. The projections use a
-//! register-tiled kernel (two rows × up to twelve basis vectors at a time with AVX-512, four
-//! with AVX2, see `kernels`) rather
-//! than a general GEMM: with $r \approx 10$ columns a GEMM spends most of its time packing.
+//! register-tiled kernel that centres and projects tiles of rows in one go (two rows × up to
+//! twelve basis vectors at a time with AVX-512, five with AVX2, see `kernels::project`)
+//! rather than a general GEMM: with $r \approx 10$ columns a GEMM spends most of its time
+//! packing.
 
 use std::ops::Range;
 
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
-use crate::blocks::{chunk_ranges, has_contiguous_rows, load_rows, row_slice};
+use crate::blocks::{chunk_ranges, load_rows, ContiguousRows};
 use crate::error::{GeometryError, Result};
-use crate::kernels::{centre_row, Isa, PackedBasis, FUSED_TILE, SCATTER_WIDTH, TILE_ROWS};
+use crate::kernels::{Isa, PackedBasis, TILE};
 use crate::scalar::Scalar;
 
 /// Unnormalised projected within-class scatter and total squared residual.
@@ -30,7 +31,6 @@ pub(crate) struct ProjectedWithin {
 pub(crate) struct WithinPlan {
     means_rm: Vec<f64>,
     packed: PackedBasis,
-    isa: Isa,
     p: usize,
     r: usize,
 }
@@ -43,7 +43,6 @@ impl WithinPlan {
         WithinPlan {
             means_rm: (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect(),
             packed: PackedBasis::new(q, isa),
-            isa,
             p,
             r: q.ncols(),
         }
@@ -62,25 +61,24 @@ impl WithinPlan {
 /// Pass 2 over one row chunk, tile by tile: the chunk's unnormalised projected within scatter
 /// (lower triangle, r×r row-major) and sum of squared residuals.
 ///
-/// Tiles start at the chunk's first row ([`FUSED_TILE`] rows on the fused path, [`TILE_ROWS`]
-/// otherwise), whoever drives the chunk, so the partial sums are bit-for-bit the same either
-/// way.
+/// Tiles of [`TILE`] rows start at the chunk's first row, whoever drives the chunk, so the
+/// partial sums are bit-for-bit the same either way. Rows that are not contiguous in memory
+/// are first copied (widened to f64, exactly) into a tile buffer; the kernel then computes
+/// the same values, so the result does not depend on the layout either.
 pub(crate) struct WithinChunk<'a, T: Scalar> {
     plan: &'a WithinPlan,
     x: MatRef<'a, T>,
+    rows_view: Option<ContiguousRows<'a, T>>,
     labels: &'a [usize],
     rows: Range<usize>,
     next: usize,
-    fused: bool,
-    scatter: Vec<f64>,
     sum_squares: f64,
-    /// Fused path: the padded r × [`SCATTER_WIDTH`] scatter. Otherwise: the centred,
-    /// zero-padded rows.
-    out: Vec<f64>,
-    /// Fused path: the kernel's accumulators.
+    /// The r × [`PackedBasis::scatter_width`] scatter the kernel accumulates into.
+    scatter: Vec<f64>,
+    /// The kernel's accumulators.
     scratch: Vec<f64>,
-    /// Unfused path: the projections of the rows in `out`.
-    proj: Vec<[f64; TILE_ROWS]>,
+    /// Rows of a tile copied from a matrix without contiguous rows.
+    tile: Vec<f64>,
 }
 
 impl<'a, T: Scalar> WithinChunk<'a, T> {
@@ -91,26 +89,17 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
         labels: &'a [usize],
         rows: Range<usize>,
     ) -> Self {
-        let (r, pp) = (plan.r, plan.packed.padded_len());
-        let fused = plan.packed.can_fuse() && has_contiguous_rows(x);
         WithinChunk {
             plan,
             x,
+            rows_view: ContiguousRows::new(x),
             labels,
             next: rows.start,
             rows,
-            fused,
-            scatter: vec![0.0f64; r * r],
             sum_squares: 0.0,
-            // Fused: the padded scatter the kernel accumulates into. Otherwise: rows are
-            // zero-padded to `pp`; the padding is never written, so it stays zero.
-            out: if fused {
-                vec![0.0f64; r * SCATTER_WIDTH]
-            } else {
-                vec![0.0f64; TILE_ROWS * pp]
-            },
+            scatter: vec![0.0f64; plan.r * plan.packed.scatter_width()],
             scratch: Vec::new(),
-            proj: vec![[0.0f64; TILE_ROWS]; r],
+            tile: Vec::new(),
         }
     }
 
@@ -121,96 +110,68 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
 
     /// Reads the next tile; false when the chunk is done.
     pub(crate) fn step(&mut self) -> bool {
-        if self.next >= self.rows.end {
+        let start = self.next;
+        if start >= self.rows.end {
             return false;
         }
-        if self.fused {
-            self.fused_tile();
-        } else {
-            self.unfused_tile();
+        let plan = self.plan;
+        let end = (start + TILE).min(self.rows.end);
+        let len = end - start;
+        let mut mus = [plan.mean(0); TILE];
+        for (t, i) in (start..end).enumerate() {
+            mus[t] = plan.mean(self.labels[i]);
         }
+        if let Some(view) = self.rows_view {
+            let mut xs = [view.row(start); TILE];
+            for (t, i) in (start..end).enumerate() {
+                xs[t] = view.row(i);
+            }
+            // The next tile of this chunk, prefetched while this one is computed.
+            let ahead_end = (end + TILE).min(self.rows.end);
+            let mut ahead = [view.row(start); TILE];
+            for (t, i) in (end..ahead_end).enumerate() {
+                ahead[t] = view.row(i);
+            }
+            plan.packed.centre_project_rows(
+                &xs[..len],
+                &mus[..len],
+                &ahead[..ahead_end - end],
+                &mut self.scatter,
+                &mut self.sum_squares,
+                &mut self.scratch,
+            );
+        } else {
+            let p = plan.p;
+            self.tile.resize(TILE * p, 0.0);
+            load_rows(self.x, start..end, &mut self.tile);
+            let mut xs: [&[f64]; TILE] = [&[]; TILE];
+            for (t, row) in self.tile.chunks_exact(p).take(len).enumerate() {
+                xs[t] = row;
+            }
+            plan.packed.centre_project_rows(
+                &xs[..len],
+                &mus[..len],
+                &[],
+                &mut self.scatter,
+                &mut self.sum_squares,
+                &mut self.scratch,
+            );
+        }
+        self.next = end;
         true
     }
 
     /// Reads what is left; returns the scatter's lower triangle and the sum of squares.
     pub(crate) fn finish(mut self) -> (Vec<f64>, f64) {
         while self.step() {}
-        if self.fused {
-            let r = self.plan.r;
-            for a in 0..r {
-                for b in 0..=a {
-                    self.scatter[a * r + b] = self.out[a * SCATTER_WIDTH + b];
-                }
+        let (r, width) = (self.plan.r, self.plan.packed.scatter_width());
+        let mut lower = vec![0.0f64; r * r];
+        for a in 0..r {
+            for b in 0..=a {
+                lower[a * r + b] = self.scatter[a * width + b];
             }
         }
-        (self.scatter, self.sum_squares)
-    }
-
-    /// Fused path: a tile of rows centred and projected straight from the input.
-    fn fused_tile(&mut self) {
-        let (plan, x) = (self.plan, self.x);
-        let start = self.next;
-        let end = (start + FUSED_TILE).min(self.rows.end);
-        let mut xs = [row_slice(x, start); FUSED_TILE];
-        let mut mus = [plan.mean(0); FUSED_TILE];
-        for (t, i) in (start..end).enumerate() {
-            xs[t] = row_slice(x, i);
-            mus[t] = plan.mean(self.labels[i]);
-        }
-        let len = end - start;
-        // The next tile of this chunk, prefetched while this one is computed.
-        let ahead_end = (end + FUSED_TILE).min(self.rows.end);
-        let mut ahead = [row_slice(x, start); FUSED_TILE];
-        for (t, i) in (end..ahead_end).enumerate() {
-            ahead[t] = row_slice(x, i);
-        }
-        plan.packed.centre_project_rows(
-            &xs[..len],
-            &mus[..len],
-            &ahead[..ahead_end - end],
-            &mut self.out,
-            &mut self.sum_squares,
-            &mut self.scratch,
-        );
-        self.next = end;
-    }
-
-    /// Other layouts and CPUs: [`TILE_ROWS`] rows centred into f64 buffers, then projected.
-    fn unfused_tile(&mut self) {
-        let (plan, x, r) = (self.plan, self.x, self.plan.r);
-        let (p, pp) = (plan.p, plan.packed.padded_len());
-        let start = self.next;
-        let len = (self.rows.end - start).min(TILE_ROWS);
-        let z = &mut self.out;
-        for t in 0..TILE_ROWS {
-            let zt = &mut z[t * pp..t * pp + p];
-            if t >= len {
-                zt.fill(0.0);
-                continue;
-            }
-            let i = start + t;
-            let mu = plan.mean(self.labels[i]);
-            self.sum_squares += if has_contiguous_rows(x) {
-                centre_row(plan.isa, row_slice(x, i), mu, zt)
-            } else {
-                load_rows(x, i..i + 1, zt);
-                let row: Vec<f64> = zt.to_vec();
-                centre_row(plan.isa, &row, mu, zt)
-            };
-        }
-        let tiles: [&[f64]; TILE_ROWS] = std::array::from_fn(|t| &z[t * pp..(t + 1) * pp]);
-        plan.packed.project(tiles, &mut self.proj);
-        // Lower triangle of the tile's outer products (t indexes the tile's rows).
-        #[allow(clippy::needless_range_loop)]
-        for t in 0..len {
-            for a in 0..r {
-                let pa = self.proj[a][t];
-                for b in 0..=a {
-                    self.scatter[a * r + b] += pa * self.proj[b][t];
-                }
-            }
-        }
-        self.next = start + len;
+        (lower, self.sum_squares)
     }
 }
 
@@ -253,7 +214,7 @@ pub(crate) fn project_within<T: Scalar>(
     means: MatRef<'_, f64>,
     q: MatRef<'_, f64>,
 ) -> Result<ProjectedWithin> {
-    project_within_isa(Isa::detect(), x, labels, means, q)
+    project_within_isa(Isa::selected(), x, labels, means, q)
 }
 
 /// [`project_within`] with the kernels of a given instruction-set level (`isa` must be
@@ -278,9 +239,9 @@ fn project_within_isa<T: Scalar>(
 mod tests {
     use super::*;
 
-    /// Every kernel level (portable, AVX2, AVX-512 fused and unfused) gives the same projected
-    /// scatter to rounding, for f32 and f64 rows, odd n (a lone last row), p not a multiple of
-    /// 8 or above one column block, and r from 1 to 15 (one or several column groups).
+    /// Every kernel level (portable, AVX2, AVX-512) gives the same projected scatter to
+    /// rounding, for f32 and f64 rows, odd n (a lone last row), p not a multiple of 8 or above
+    /// one column block, and r from 1 to 15 (one or several column groups).
     #[test]
     fn all_kernel_levels_agree() {
         for &(n, p, k) in &[
@@ -331,6 +292,48 @@ mod tests {
                                 "{isa:?} n={n} p={p} k={k} ({a},{b}): {g} vs {w}"
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// On each level, C-order rows (read in place), Fortran order and Fortran order with the
+    /// rows reversed (no unit stride: both copied into a tile buffer first) give bit-identical
+    /// results.
+    #[test]
+    fn layouts_agree_bit_for_bit() {
+        let (n, p, k) = (45usize, 83usize, 7usize);
+        let labels: Vec<usize> = (0..n).map(|i| (i * 3 + i / 4) % k).collect();
+        let data: Vec<f32> = (0..n * p).map(|v| ((v as f32) * 0.29).sin()).collect();
+        let data_f: Vec<f32> = (0..n * p).map(|v| data[(v % n) * p + v / n]).collect();
+        let rev_f: Vec<f32> = (0..n * p)
+            .map(|v| data[(n - 1 - v % n) * p + v / n])
+            .collect();
+        let means = faer::Mat::from_fn(k, p, |c, j| ((c * 5 + j) as f64 * 0.07).cos());
+        let q = faer::Mat::from_fn(p, k - 1, |j, c| ((j * 3 + c * 7) as f64 * 0.19).sin());
+        let c_order = MatRef::from_row_major_slice(&data, n, p);
+        let f_order = MatRef::from_column_major_slice(&data_f, n, p);
+        let reversed = MatRef::from_column_major_slice(&rev_f, n, p).reverse_rows();
+        assert!(reversed.row_stride() != 1 && reversed.col_stride() != 1);
+        for isa in Isa::available() {
+            let run = |x: MatRef<'_, f32>| {
+                project_within_isa(isa, x, &labels, means.as_ref(), q.as_ref()).unwrap()
+            };
+            let base = run(c_order);
+            for other in [run(f_order), run(reversed)] {
+                assert_eq!(
+                    other.sum_squares.to_bits(),
+                    base.sum_squares.to_bits(),
+                    "{isa}"
+                );
+                for a in 0..k - 1 {
+                    for b in 0..k - 1 {
+                        assert_eq!(
+                            other.scatter[(a, b)].to_bits(),
+                            base.scatter[(a, b)].to_bits(),
+                            "{isa} ({a},{b})"
+                        );
                     }
                 }
             }

@@ -1,9 +1,33 @@
 //! The element types accepted for features.
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    use crate::kernels::Simd;
+
+    /// What the kernels need of an element type, out of users' reach (it also seals
+    /// [`Scalar`](super::Scalar)).
+    pub trait Sealed: Copy {
+        /// [`Simd::LANES`] values from `p`, widened to f64.
+        ///
+        /// # Safety
+        /// `p` points to [`Simd::LANES`] readable values (no alignment needed).
+        unsafe fn load_lanes<S: Simd>(s: S, p: *const Self) -> S::V;
+    }
+
+    impl Sealed for f32 {
+        #[inline(always)]
+        unsafe fn load_lanes<S: Simd>(s: S, p: *const f32) -> S::V {
+            // SAFETY: forwarded from the caller.
+            unsafe { s.load_f32(p) }
+        }
+    }
+
+    impl Sealed for f64 {
+        #[inline(always)]
+        unsafe fn load_lanes<S: Simd>(s: S, p: *const f64) -> S::V {
+            // SAFETY: forwarded from the caller.
+            unsafe { s.load(p) }
+        }
+    }
 }
 
 /// A feature element type: `f32` or `f64` (sealed, so no other type can implement it).
