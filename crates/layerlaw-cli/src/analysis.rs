@@ -12,12 +12,14 @@ use serde::Serialize;
 
 use crate::error::CliError;
 
-/// Borrowed features of one layer: n × dim, row-major.
+/// Borrowed features of one layer: n × dim.
 pub enum LayerData<'a> {
-    /// Single precision.
+    /// Single precision, row-major.
     F32(&'a [f32]),
-    /// Double precision.
+    /// Double precision, row-major.
     F64(&'a [f64]),
+    /// A matrix view with any strides (a layer read from a file, viewed in place).
+    Matrix(LayerFeatures<'a>),
 }
 
 /// One layer to analyse.
@@ -69,6 +71,7 @@ pub fn analyse_layers(
         .map(|layer| match layer.data {
             LayerData::F32(d) => MatRef::from_row_major_slice(d, n, layer.dim).into(),
             LayerData::F64(d) => MatRef::from_row_major_slice(d, n, layer.dim).into(),
+            LayerData::Matrix(m) => m,
         })
         .collect();
     let separations = separation_layers(&views, labels, &opts);
@@ -148,6 +151,8 @@ pub fn analyse_classifier(
             wm,
             bias,
         ),
+        LayerData::Matrix(LayerFeatures::F32(m)) => neural_collapse_classifier(m, labels, wm, bias),
+        LayerData::Matrix(LayerFeatures::F64(m)) => neural_collapse_classifier(m, labels, wm, bias),
     }
     .map_err(ctx)?;
     let groups = classifier_geometry(wm, minority).map_err(ctx)?;

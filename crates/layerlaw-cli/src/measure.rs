@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use layerlaw_geometry::{Labels, LawFit};
-use layerlaw_io::{load_feature_set, ArrayData, FeatureSet, Selection};
+use layerlaw_io::{load_feature_set, FeatureSet, Selection};
 use serde::Serialize;
 
 use crate::analysis::{
@@ -77,11 +77,7 @@ fn layer_inputs(set: &FeatureSet) -> Vec<LayerInput<'_>> {
         .map(|l| LayerInput {
             name: l.name.clone(),
             dim: l.cols,
-            data: match &l.data {
-                ArrayData::F32(v) => LayerData::F32(v),
-                ArrayData::F64(v) => LayerData::F64(v),
-                ArrayData::Int(_) => unreachable!("layerlaw-io only returns float layers"),
-            },
+            data: LayerData::Matrix(l.view().features),
         })
         .collect()
 }
@@ -191,6 +187,7 @@ pub fn run(args: &MeasureArgs) -> Result<(), CliError> {
         layers: args.layers.clone(),
         classifier_weight: args.classifier_weight.clone(),
         classifier_bias: args.classifier_bias.clone(),
+        ..Selection::default()
     };
     let set = load_feature_set(&args.file, &sel)?;
     let minority = args.minority.clone().unwrap_or_default();

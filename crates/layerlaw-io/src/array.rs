@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::values::FeatureData;
+
 /// Element storage of an array, always row-major (C order).
 ///
 /// Half-precision inputs (`f16`, `bf16`) are widened to `F32` exactly; every integer dtype
@@ -116,5 +118,40 @@ impl ArrayFile {
     /// All keys, in natural order.
     pub fn keys(&self) -> Vec<String> {
         self.arrays.iter().map(|a| a.name.clone()).collect()
+    }
+}
+
+/// An array as the readers produce it: values decoded or viewed in place in the file.
+#[derive(Debug, Clone)]
+pub(crate) struct RawArray {
+    /// Key in the file.
+    pub name: String,
+    /// Dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// Elements (row-major when decoded; see [`FeatureData::order`] for views).
+    pub values: FeatureData,
+    /// Storage position of the first NaN or infinity, when a pass that read the values anyway
+    /// (the CRC-32 of a stored `.npz` member) already looked; `None` when nobody looked yet.
+    pub finite_scan: Option<Option<usize>>,
+}
+
+impl RawArray {
+    /// Number of rows: `shape[0]`, or 1 for a scalar.
+    pub(crate) fn rows(&self) -> usize {
+        self.shape.first().copied().unwrap_or(1)
+    }
+
+    /// Product of the trailing dimensions (1 for rank 0 and 1).
+    pub(crate) fn cols(&self) -> usize {
+        self.shape.iter().skip(1).product()
+    }
+
+    /// The array with its values decoded (a view is copied).
+    pub(crate) fn into_named(self) -> NamedArray {
+        NamedArray {
+            name: self.name,
+            shape: self.shape,
+            data: self.values.into_array_data(),
+        }
     }
 }

@@ -177,6 +177,27 @@ pub enum IoError {
         /// Its number of rows (samples).
         rows: usize,
     },
+    /// When layers are not named: an array that looks like a layer (float, rank ≥ 2, the name
+    /// pattern of a selected layer) has another number of rows than there are labels.
+    #[error(
+        "{}: array {key:?} (shape {shape:?}) looks like a layer, as {like:?} does, but {labels_key:?} has {labels_len} labels; \
+         name the layers to measure (--layers) or skip such arrays (--skip-mismatched)",
+        .path.display()
+    )]
+    MismatchedLayer {
+        /// File at fault.
+        path: PathBuf,
+        /// Key of the array with the wrong row count.
+        key: String,
+        /// Its shape (rows first).
+        shape: Vec<usize>,
+        /// A selected layer whose name follows the same pattern.
+        like: String,
+        /// Labels key.
+        labels_key: String,
+        /// Number of labels.
+        labels_len: usize,
+    },
     /// Two selected layers have a different number of samples.
     #[error(
         "{}: layers have different numbers of samples: {first:?} has {first_rows} rows, {second:?} has {second_rows}",

@@ -12,8 +12,16 @@
 //!   validates shapes, labels and finiteness;
 //! * [`natural_cmp`] orders keys so that `layer2` precedes `layer10`.
 //!
+//! Feature layers are not copied when the file allows it: `.npy` files, stored `.npz` members
+//! (`numpy.savez`) and `.safetensors` tensors of little-endian `f32`/`f64`, aligned in the file,
+//! are viewed in place ([`FeatureData`]), in a read-only memory map for files of
+//! [`MAP_THRESHOLD_BYTES`] or more (the file must not change while it is mapped, the same
+//! assumption as `numpy.load(mmap_mode="r")`). [`FeatureLayer::view`] hands such a layer to the
+//! statistics as an $n \times p$ matrix, row- or column-major as stored. The finiteness check
+//! shares its pass with the CRC-32 of a stored `.npz` member (blocks in parallel).
+//!
 //! The `.npy` parser is our own (numpy `lib/format.py` v1–3), so that truncated or corrupt files
-//! are reported precisely; `.npz` members are unpacked with `zip` (CRC-checked), safetensors files
+//! are reported precisely; `.npz` members are listed with `zip` (every member CRC-checked), safetensors files
 //! are validated by the `safetensors` crate. Every error is an [`IoError`] naming the file and the
 //! key, row or column at fault; no input makes these functions panic.
 //!
@@ -43,6 +51,11 @@ mod array;
 mod dtype;
 mod error;
 mod features;
+mod file_bytes;
+#[cfg(test)]
+mod fuzz_engine;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod huge_pages;
 mod natural;
 mod npy;
@@ -50,11 +63,15 @@ mod npy_header;
 mod npz;
 mod read;
 mod safetensors_io;
+mod select;
+mod values;
 
 pub use array::{ArrayData, ArrayFile, NamedArray};
 pub use error::IoError;
 pub use features::{load_feature_set, FeatureLayer, FeatureSet, Selection};
+pub use file_bytes::MAP_THRESHOLD_BYTES;
 pub use natural::natural_cmp;
 pub use npy::{encode_npy, write_npy};
 pub use read::read_arrays;
 pub use safetensors_io::write_safetensors;
+pub use values::{FeatureData, Order};

@@ -3,22 +3,29 @@
 
 use std::path::Path;
 
-use crate::array::{ArrayData, NamedArray};
-use crate::dtype::decode;
+use crate::array::{ArrayData, NamedArray, RawArray};
+use crate::dtype::{decode, ElemKind, Endian};
 use crate::error::{IoError, Origin};
+use crate::file_bytes::FileBytes;
 use crate::npy_header::{parse_descr, parse_header};
+use crate::values::{FeatureData, Float, Order};
 
 /// The six magic bytes every `.npy` file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
-/// Parses a complete `.npy` byte buffer into a row-major array called `name`.
+/// Parses a complete `.npy` byte buffer called `name`.
 ///
-/// Fortran-ordered data is transposed to row-major; big-endian data is byte-swapped.
-pub(crate) fn parse_npy(
+/// When `file` is given and `bytes` lies inside it, little-endian `f32`/`f64` data that is
+/// aligned in the file, in C order or rank-2 Fortran order, is viewed in place
+/// ([`FeatureData::view`]); everything else is decoded (Fortran data of rank > 2 transposed to
+/// row-major, big-endian data byte-swapped, narrow types widened). The declared size is checked
+/// against the bytes present before anything is allocated.
+pub(crate) fn parse_npy_in(
     bytes: &[u8],
     name: &str,
     origin: &Origin<'_>,
-) -> Result<NamedArray, IoError> {
+    file: Option<&FileBytes>,
+) -> Result<RawArray, IoError> {
     let avail = bytes.len() as u64;
     let prefix = bytes.len().min(MAGIC.len());
     if bytes[..prefix] != MAGIC[..prefix] || bytes.is_empty() {
@@ -87,18 +94,47 @@ pub(crate) fn parse_npy(
             ),
         });
     }
-    let mut data = decode(kind, endian, body, origin)?;
-    if header.fortran_order && shape.len() > 1 {
-        data = match data {
-            ArrayData::F32(v) => ArrayData::F32(fortran_to_c(&v, &shape)),
-            ArrayData::F64(v) => ArrayData::F64(fortran_to_c(&v, &shape)),
-            ArrayData::Int(v) => ArrayData::Int(fortran_to_c(&v, &shape)),
+    let fortran = header.fortran_order && shape.len() > 1;
+    let view = file.and_then(|file| {
+        let float = match (kind, endian) {
+            (ElemKind::F32, Endian::Little) => Float::F32,
+            (ElemKind::F64, Endian::Little) => Float::F64,
+            _ => return None,
         };
-    }
-    Ok(NamedArray {
+        let order = match (fortran, shape.len()) {
+            (false, _) => Order::RowMajor,
+            (true, 2) => Order::ColumnMajor,
+            (true, _) => return None,
+        };
+        let offset = file.offset_of(body)?;
+        FeatureData::view(
+            file,
+            offset,
+            numel,
+            float,
+            order,
+            shape.first().copied().unwrap_or(1),
+        )
+    });
+    let values = match view {
+        Some(v) => v,
+        None => {
+            let mut data = decode(kind, endian, body, origin)?;
+            if fortran {
+                data = match data {
+                    ArrayData::F32(v) => ArrayData::F32(fortran_to_c(&v, &shape)),
+                    ArrayData::F64(v) => ArrayData::F64(fortran_to_c(&v, &shape)),
+                    ArrayData::Int(v) => ArrayData::Int(fortran_to_c(&v, &shape)),
+                };
+            }
+            FeatureData::from(data)
+        }
+    };
+    Ok(RawArray {
         name: name.to_owned(),
         shape,
-        data,
+        values,
+        finite_scan: None,
     })
 }
 

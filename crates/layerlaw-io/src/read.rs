@@ -2,12 +2,26 @@
 
 use std::path::Path;
 
-use crate::array::{ArrayFile, NamedArray};
+use crate::array::{ArrayFile, RawArray};
 use crate::error::{IoError, Origin};
+use crate::file_bytes::FileBytes;
 use crate::natural::natural_cmp;
-use crate::npy::parse_npy;
+use crate::npy::parse_npy_in;
 use crate::npz::read_npz;
 use crate::safetensors_io::read_safetensors;
+
+/// All arrays of a file, values decoded or viewed in place (see [`crate::FeatureData`]).
+#[derive(Debug)]
+pub(crate) struct RawFile {
+    /// The file or directory read.
+    pub path: std::path::PathBuf,
+    /// Arrays in natural order of their keys.
+    pub arrays: Vec<RawArray>,
+    /// Safetensors metadata, sorted by key.
+    pub metadata: Vec<(String, String)>,
+    /// Things ignored while reading.
+    pub notes: Vec<String>,
+}
 
 /// Reads all arrays of a feature file, dispatching on its type:
 ///
@@ -19,7 +33,22 @@ use crate::safetensors_io::read_safetensors;
 /// Extensions are matched case-insensitively. Arrays are returned in [`natural_cmp`] order of
 /// their keys. Supported element types: `f16`, `bf16` (widened to `f32`), `f32`, `f64`, and
 /// `i8`–`i64`, `u8`–`u64` (widened to `i64`); both byte orders and Fortran order for `.npy`.
+///
+/// Every array is returned decoded into memory ([`crate::ArrayData`]);
+/// [`load_feature_set`](crate::load_feature_set) reads the same files but keeps feature layers
+/// in place where their layout allows.
 pub fn read_arrays(path: &Path) -> Result<ArrayFile, IoError> {
+    let raw = read_raw(path)?;
+    Ok(ArrayFile {
+        path: raw.path,
+        arrays: raw.arrays.into_iter().map(RawArray::into_named).collect(),
+        metadata: raw.metadata,
+        notes: raw.notes,
+    })
+}
+
+/// [`read_arrays`] without decoding the arrays that can be viewed in place.
+pub(crate) fn read_raw(path: &Path) -> Result<RawFile, IoError> {
     let io_err = |source| IoError::Io {
         path: path.to_path_buf(),
         source,
@@ -51,7 +80,7 @@ pub fn read_arrays(path: &Path) -> Result<ArrayFile, IoError> {
         }
     };
     arrays.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    Ok(ArrayFile {
+    Ok(RawFile {
         path: path.to_path_buf(),
         arrays,
         metadata,
@@ -60,20 +89,22 @@ pub fn read_arrays(path: &Path) -> Result<ArrayFile, IoError> {
 }
 
 /// Reads one `.npy` file; the key is the file stem.
-fn read_npy_file(path: &Path) -> Result<NamedArray, IoError> {
-    let bytes = std::fs::read(path).map_err(|source| IoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn read_npy_file(path: &Path) -> Result<RawArray, IoError> {
+    let file = FileBytes::open(path)?;
     let key = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parse_npy(&bytes, &key, &Origin { path, entry: None })
+    parse_npy_in(
+        file.bytes(),
+        &key,
+        &Origin { path, entry: None },
+        Some(&file),
+    )
 }
 
 /// Reads every `*.npy` directly inside `dir`; other entries are noted and ignored.
-fn read_npy_dir(dir: &Path) -> Result<(Vec<NamedArray>, Vec<String>), IoError> {
+fn read_npy_dir(dir: &Path) -> Result<(Vec<RawArray>, Vec<String>), IoError> {
     let io_err = |source| IoError::Io {
         path: dir.to_path_buf(),
         source,
@@ -99,7 +130,7 @@ fn read_npy_dir(dir: &Path) -> Result<(Vec<NamedArray>, Vec<String>), IoError> {
         });
     }
     notes.sort();
-    let mut arrays: Vec<NamedArray> = Vec::with_capacity(paths.len());
+    let mut arrays: Vec<RawArray> = Vec::with_capacity(paths.len());
     for p in paths {
         let array = read_npy_file(&p)?;
         if arrays.iter().any(|a| a.name == array.name) {

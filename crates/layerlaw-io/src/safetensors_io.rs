@@ -6,25 +6,34 @@ use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::array::{ArrayData, NamedArray};
+use crate::array::{ArrayData, NamedArray, RawArray};
 use crate::dtype::{decode, ElemKind, Endian};
 use crate::error::{IoError, Origin};
+use crate::file_bytes::FileBytes;
 use crate::npy::check_array;
+use crate::values::{FeatureData, Float, Order};
 
 /// Key under which safetensors stores free-text metadata.
 const METADATA_KEY: &str = "__metadata__";
 
 /// Arrays and sorted metadata of one safetensors file.
-pub(crate) type SafetensorsContents = (Vec<NamedArray>, Vec<(String, String)>);
+pub(crate) type SafetensorsContents = (Vec<RawArray>, Vec<(String, String)>);
 
-/// Reads every tensor of a safetensors file (`f16`/`bf16` widened to `f32`, integers to `i64`).
+/// Reads every tensor of a safetensors file: `f32`/`f64` tensors aligned in the file are viewed
+/// in place, the others decoded (`f16`/`bf16` widened to `f32`, integers to `i64`).
 pub(crate) fn read_safetensors(path: &Path) -> Result<SafetensorsContents, IoError> {
-    let bytes = std::fs::read(path).map_err(|source| IoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let metadata = precheck(path, &bytes)?;
-    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| IoError::Corrupt {
+    let file = FileBytes::open(path)?;
+    read_safetensors_bytes(path, &file)
+}
+
+/// [`read_safetensors`] on bytes already opened.
+pub(crate) fn read_safetensors_bytes(
+    path: &Path,
+    file: &FileBytes,
+) -> Result<SafetensorsContents, IoError> {
+    let bytes = file.bytes();
+    let metadata = precheck(path, bytes)?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| IoError::Corrupt {
         path: path.to_path_buf(),
         entry: None,
         reason: e.to_string(),
@@ -50,11 +59,27 @@ pub(crate) fn read_safetensors(path: &Path) -> Result<SafetensorsContents, IoErr
             Dtype::U64 => ElemKind::U64,
             other => return Err(origin.unsupported_dtype(format!("{other:?}"))),
         };
-        let data = decode(kind, Endian::Little, view.data(), &origin)?;
-        arrays.push(NamedArray {
+        let shape = view.shape().to_vec();
+        let float = match kind {
+            ElemKind::F32 => Some(Float::F32),
+            ElemKind::F64 => Some(Float::F64),
+            _ => None,
+        };
+        let numel = view.data().len() / kind.size();
+        let rows = shape.first().copied().unwrap_or(1);
+        let viewed = float.and_then(|float| {
+            let offset = file.offset_of(view.data())?;
+            FeatureData::view(file, offset, numel, float, Order::RowMajor, rows)
+        });
+        let values = match viewed {
+            Some(v) => v,
+            None => FeatureData::from(decode(kind, Endian::Little, view.data(), &origin)?),
+        };
+        arrays.push(RawArray {
             name: name.to_owned(),
-            shape: view.shape().to_vec(),
-            data,
+            shape,
+            values,
+            finite_scan: None,
         });
     }
     Ok((arrays, metadata))

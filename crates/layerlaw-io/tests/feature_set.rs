@@ -319,3 +319,61 @@ fn empty_selections_are_errors() {
         Err(IoError::EmptySelection { .. })
     ));
 }
+
+#[test]
+fn a_layer_like_array_with_the_wrong_row_count_is_an_error_unless_skipped() {
+    let (_d, p) = st_file(&[
+        labels6(),
+        arr("block.1.relu", &[6, 2], ArrayData::F32(vec![0.5; 12])),
+        arr("block.2.relu", &[5, 2], ArrayData::F32(vec![0.5; 10])),
+        arr("block.3.relu", &[6, 3], ArrayData::F64(vec![0.5; 18])),
+        arr("fc.weight", &[3, 3], ArrayData::F32(vec![0.5; 9])),
+        arr("fc.bias", &[3], ArrayData::F32(vec![0.5; 3])),
+    ]);
+    let err = load_feature_set(&p, &Selection::default()).unwrap_err();
+    assert!(
+        matches!(&err, IoError::MismatchedLayer { key, like, shape, labels_len: 6, .. }
+            if key == "block.2.relu" && like == "block.1.relu" && shape == &[5, 2]),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("f.safetensors")
+            && msg.contains("\"block.2.relu\"")
+            && msg.contains("--skip-mismatched"),
+        "{msg}"
+    );
+
+    // skip_mismatched: today's note-and-skip; the classifier arrays are outside the layers
+    // either way, without an error.
+    let s = Selection {
+        skip_mismatched: true,
+        ..Selection::default()
+    };
+    let fs = load_feature_set(&p, &s).unwrap();
+    let names: Vec<_> = fs.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["block.1.relu", "block.3.relu"]);
+    assert!(
+        fs.skipped
+            .iter()
+            .any(|n| n.contains("block.2.relu") && n.contains("5 rows")),
+        "{:?}",
+        fs.skipped
+    );
+
+    // Naming the layers bypasses the policy; so does naming the array as the classifier.
+    let fs = load_feature_set(&p, &sel(Some(&["block.1.relu", "block.3.relu"]))).unwrap();
+    assert_eq!(fs.layers.len(), 2);
+    let (_d, p) = st_file(&[
+        labels6(),
+        arr("layer1", &[6, 2], ArrayData::F32(vec![0.5; 12])),
+        arr("layer2", &[3, 2], ArrayData::F32(vec![0.5; 6])),
+    ]);
+    let s = Selection {
+        classifier_weight: Some("layer2".into()),
+        ..Selection::default()
+    };
+    let fs = load_feature_set(&p, &s).unwrap();
+    assert_eq!(fs.layers.len(), 1);
+    assert_eq!(fs.classifier_weight.as_ref().map(|w| w.0), Some(3));
+}
