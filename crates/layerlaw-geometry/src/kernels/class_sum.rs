@@ -70,8 +70,10 @@ impl<T: Scalar> Kernel for AddRows<'_, T> {
             // `add_rows`), so every vector read or written lies inside its slice.
             unsafe {
                 let p0 = rows[0].as_ptr().add(j);
-                let mut v: [S::V; SUM_VECTORS] =
-                    std::array::from_fn(|q| T::load_lanes(s, p0.add(q * lanes)));
+                let mut v = [s.zero(); SUM_VECTORS];
+                for (q, vq) in v.iter_mut().enumerate() {
+                    *vq = T::load_lanes(s, p0.add(q * lanes));
+                }
                 for l in 0..lines {
                     s.prefetch(next[0].wrapping_add(bytes + 64 * l));
                 }

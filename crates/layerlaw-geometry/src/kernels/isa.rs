@@ -94,15 +94,20 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn add(self, a: Lanes4, b: Lanes4) -> Lanes4 {
-        std::array::from_fn(|l| a[l] + b[l])
+        [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
     }
     #[inline(always)]
     fn sub(self, a: Lanes4, b: Lanes4) -> Lanes4 {
-        std::array::from_fn(|l| a[l] - b[l])
+        [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]
     }
     #[inline(always)]
     fn mul_add(self, a: Lanes4, b: Lanes4, c: Lanes4) -> Lanes4 {
-        std::array::from_fn(|l| a[l] * b[l] + c[l])
+        [
+            a[0] * b[0] + c[0],
+            a[1] * b[1] + c[1],
+            a[2] * b[2] + c[2],
+            a[3] * b[3] + c[3],
+        ]
     }
     #[inline(always)]
     fn reduce_sum(self, v: Lanes4) -> f64 {

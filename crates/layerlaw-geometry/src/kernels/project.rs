@@ -233,24 +233,22 @@ unsafe fn block<S: Simd, T: Scalar, const G: usize, const NORMS: bool>(s: S, b: 
         ahead,
         fresh,
     } = b;
-    let load = |p: *const f64| {
-        if fresh {
-            s.zero()
-        } else {
-            // SAFETY: only called on the accumulators, readable by the contract.
-            unsafe { s.load(p) }
-        }
-    };
     // SAFETY: every offset is bounded by the contract: accumulators G · l values per row and
     // 2 · l norms, rows and means `len`, Q `G * len`.
     unsafe {
-        let mut p0: [S::V; G] = std::array::from_fn(|c| load(acc0.add(c * l)));
-        let mut p1: [S::V; G] = std::array::from_fn(|c| load(acc1.add(c * l)));
-        let (mut n0, mut n1) = if NORMS {
-            (load(norms), load(norms.add(l)))
-        } else {
-            (s.zero(), s.zero())
-        };
+        // Plain loops rather than `array::from_fn`, which is not always inlined into the
+        // level's `#[target_feature]` function.
+        let (mut p0, mut p1) = ([s.zero(); G], [s.zero(); G]);
+        let (mut n0, mut n1) = (s.zero(), s.zero());
+        if !fresh {
+            for c in 0..G {
+                p0[c] = s.load(acc0.add(c * l));
+                p1[c] = s.load(acc1.add(c * l));
+            }
+            if NORMS {
+                (n0, n1) = (s.load(norms), s.load(norms.add(l)));
+            }
+        }
         // One prefetch per cache line of the rows ahead.
         let per_line = (64 / (l * size_of::<T>())).max(1);
         for k in 0..len / l {
