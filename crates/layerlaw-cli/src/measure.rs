@@ -77,7 +77,10 @@ fn layer_inputs(set: &FeatureSet) -> Vec<LayerInput<'_>> {
         .map(|l| LayerInput {
             name: l.name.clone(),
             dim: l.cols,
-            data: LayerData::Matrix(l.view().features),
+            data: match l.view() {
+                Some(view) => LayerData::Matrix(view.features),
+                None => unreachable!("layerlaw-io only returns float layers of rows × cols values"),
+            },
         })
         .collect()
 }

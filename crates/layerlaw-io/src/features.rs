@@ -59,12 +59,18 @@ pub struct FeatureLayer {
 }
 
 impl FeatureLayer {
-    /// The layer as the statistics take it: an $n \times p$ matrix view of its values (row or
-    /// column strides as stored, no copy) with its name.
-    pub fn view(&self) -> NamedLayer<'_> {
+    /// The layer as the statistics take it: geometry's named `rows × cols` matrix view of
+    /// [`FeatureLayer::data`] (row or column strides as stored, no copy).
+    ///
+    /// `None` when `data` is an integer array or does not hold `rows * cols` values; the layers
+    /// of a [`FeatureSet`] from [`load_feature_set`] are always viewable.
+    pub fn view(&self) -> Option<NamedLayer<'_>> {
         let (n, p) = (self.rows, self.cols);
+        if n.checked_mul(p) != Some(self.data.len()) {
+            return None;
+        }
         let column_major = self.data.order() == Order::ColumnMajor;
-        match (self.data.as_f32(), self.data.as_f64()) {
+        Some(match (self.data.as_f32(), self.data.as_f64()) {
             (Some(v), _) if column_major => {
                 NamedLayer::new(&self.name, MatRef::from_column_major_slice(v, n, p))
             }
@@ -73,8 +79,8 @@ impl FeatureLayer {
                 NamedLayer::new(&self.name, MatRef::from_column_major_slice(v, n, p))
             }
             (_, Some(v)) => NamedLayer::new(&self.name, MatRef::from_row_major_slice(v, n, p)),
-            _ => unreachable!("load_feature_set converts integer layers to f64"),
-        }
+            _ => return None,
+        })
     }
 }
 

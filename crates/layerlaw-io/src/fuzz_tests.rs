@@ -267,7 +267,7 @@ fn select_case(raw: RawFile) {
         };
         if let Ok(set) = select_features(copy, &sel) {
             for layer in &set.layers {
-                let view = layer.view();
+                let view = layer.view().expect("a selected layer is viewable");
                 assert_eq!((view.nrows(), view.ncols()), (layer.rows, layer.cols));
                 assert_eq!(layer.rows, set.labels.len());
                 assert!(layer.data.to_f64_vec().iter().all(|x| x.is_finite()));
@@ -372,4 +372,32 @@ fn fuzz_safetensors() {
         },
     );
     assert!(r.accepted > 0 && r.accepted < r.cases, "{r:?}");
+}
+
+/// Regression (found by `fuzz_npz`): a 38-byte end-of-central-directory record declaring
+/// 32,768 members on this disk made `zip` reserve 6.8 MB; it is now rejected first.
+#[test]
+fn eocd_declaring_more_members_than_the_file_holds_is_rejected() {
+    let input = unhex(
+        "504b05060000000000800000ffff0000004b05060000000000000000ffff0000000000000000",
+    );
+    let file = FileBytes::from_vec(input);
+    let err = read_npz_bytes(path(), &file).unwrap_err();
+    assert!(
+        matches!(&err, crate::IoError::Corrupt { reason, .. } if reason.contains("declares 32768 members")),
+        "{err}"
+    );
+    // A real archive with 0xffff counts and a zip64 locator is still read.
+    let members = [("a.npy".to_string(), npy_seeds().remove(0))];
+    let members: Vec<(&str, Vec<u8>)> = members.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let ok = zip_of(&members, false, true);
+    assert!(read_npz_bytes(path(), &FileBytes::from_vec(ok)).is_ok());
+}
+
+/// Bytes of a lower-case hex string (as the fuzzer prints failing inputs).
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -88,6 +88,44 @@ fn crc_and_scan<T: FiniteBits>(prefix: &[u8], body: &[u8], values: &[T]) -> (u32
     (total.finalize(), first)
 }
 
+/// Bytes of the fixed part of a central-directory entry: no archive of `len` bytes lists more
+/// than `len / 46` members.
+const CENTRAL_ENTRY_MIN: u64 = 46;
+
+/// Rejects an end-of-central-directory record that declares more members than the file can
+/// hold, before `zip` reserves memory for that many entries (it trusts the 16-bit counts up
+/// to the declared directory offset, so a 38-byte file could make it reserve 13 MB).
+///
+/// The record checked is the one `zip` reads first: the last `PK\x05\x06` signature in the
+/// final 64 KiB whose comment fits in the file.
+fn check_declared_members(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    const EOCD_LEN: usize = 22;
+    let len = bytes.len();
+    if len < EOCD_LEN {
+        return Ok(());
+    }
+    let earliest = len.saturating_sub(EOCD_LEN + usize::from(u16::MAX));
+    let u16_at = |i: usize| u64::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+    let record = (earliest..=len - EOCD_LEN)
+        .rev()
+        .find(|&at| bytes[at..at + 4] == *b"PK\x05\x06" && at as u64 + 22 + u16_at(at + 20) <= len as u64);
+    let Some(at) = record else { return Ok(()) };
+    let declared = u16_at(at + 8).max(u16_at(at + 10));
+    // 0xffff defers to the zip64 record, whose count `zip` checks against its real offset.
+    let zip64 = declared == 0xffff && at >= 20 && bytes[at - 20..at - 16] == *b"PK\x06\x07";
+    if !zip64 && declared.saturating_mul(CENTRAL_ENTRY_MIN) > at as u64 {
+        return Err(IoError::Corrupt {
+            path: path.to_path_buf(),
+            entry: None,
+            reason: format!(
+                "the end of the central directory declares {declared} members, more than the \
+                 {at} bytes before it can list"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Reads every `*.npy` member of the archive; returns the arrays and notes about ignored members.
 pub(crate) fn read_npz(path: &Path) -> Result<(Vec<RawArray>, Vec<String>), IoError> {
     let file = FileBytes::open(path)?;
@@ -105,6 +143,7 @@ pub(crate) fn read_npz_bytes(
         entry,
         reason,
     };
+    check_declared_members(path, bytes)?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
         corrupt(
             None,

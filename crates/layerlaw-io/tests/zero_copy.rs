@@ -141,7 +141,7 @@ fn npy_directory_and_safetensors_are_mapped() {
     let fs = load_feature_set(&st, &Selection::default()).unwrap();
     assert!(fs.layers.iter().all(|l| l.data.is_memory_mapped()));
     assert_eq!(fs.layers[0].data, l0.data);
-    match fs.layers[0].view().features {
+    match fs.layers[0].view().unwrap().features {
         LayerFeatures::F32(m) => {
             assert_eq!((m.nrows(), m.ncols()), (N, P));
             assert_eq!(m[(5, 7)], values(0, N * P)[5 * P + 7]);
@@ -196,7 +196,7 @@ fn fortran_order_2d_is_viewed_column_major_and_rank3_is_decoded() {
     assert!(h.data.is_memory_mapped());
     assert_eq!(h.data.order(), Order::ColumnMajor);
     assert_eq!(h.data.get_f64(3 * P + 5), x(3, 5));
-    match h.view().features {
+    match h.view().unwrap().features {
         LayerFeatures::F64(m) => {
             assert_eq!(m[(3, 5)], x(3, 5));
             assert_eq!(m[(N - 1, P - 1)], x(N - 1, P - 1));
