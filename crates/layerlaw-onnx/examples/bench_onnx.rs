@@ -7,8 +7,9 @@
 //!
 //! Inputs are deterministic pseudo-random values in [-1, 1) of the model's input shape (the
 //! batch axis must be dynamic). The callback only counts the values it is handed, so this
-//! times the engine; the statistics that follow are the same code whatever the engine. Prints one line per repeat and a final
-//! `images_per_s=...` line (the best repeat) that `scripts/bench_onnx.py` reads.
+//! times the engine; the statistics that follow are the same code whatever the engine.
+//! THREADS chunks run at once. Prints one line per repeat and a final `images_per_s=...` line
+//! (the best repeat) that `scripts/bench_onnx.py` reads.
 
 use std::time::Instant;
 

@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 
 use layerlaw_geometry::NamedLayer;
-use tract_onnx::prelude::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::*;
 
 use crate::error::{engine, OnnxError, Result};
@@ -28,7 +27,7 @@ pub struct RunReport {
     /// Rows per chunk (the model's fixed batch size when it has one; the last chunk may hold
     /// fewer).
     pub chunk_rows: usize,
-    /// Threads the engine's matrix products use.
+    /// Threads used: chunks run at once, each on one thread.
     pub threads: usize,
 }
 
@@ -45,7 +44,6 @@ pub struct Runner<'m> {
     layers: Vec<Layer>,
     outlets: Vec<OutletId>,
     threads: usize,
-    executor: Executor,
     plans: Mutex<Vec<(Vec<usize>, Plan)>>,
     /// Reject layers whose values are not floating point (off when listing candidates).
     floats_only: bool,
@@ -54,10 +52,6 @@ pub struct Runner<'m> {
 /// The number of threads the machine gives this process (1 when unknown).
 pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn executor(_threads: usize) -> Executor {
-    Executor::SingleThread
 }
 
 impl OnnxModel {
@@ -95,13 +89,12 @@ impl<'m> Runner<'m> {
                 })?;
             outlets.push(*outlet);
         }
-        let threads = 1;
+        let threads = available_threads();
         Ok(Runner {
             model,
             layers,
             outlets,
             threads,
-            executor: executor(threads),
             plans: Mutex::new(Vec::new()),
             floats_only: true,
         })
@@ -113,14 +106,13 @@ impl<'m> Runner<'m> {
         self
     }
 
-    /// Uses `threads` threads (at least 1) for the engine's matrix products.
+    /// Runs up to `threads` chunks at once (at least 1).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
-        self.executor = executor(self.threads);
         self
     }
 
-    /// Threads the engine's matrix products use.
+    /// Chunks run at once, one per thread.
     pub fn threads(&self) -> usize {
         self.threads
     }
@@ -174,10 +166,8 @@ impl<'m> Runner<'m> {
         let path = &self.model.path;
         let plan = self.plan(shape)?;
         let input = Tensor::from_shape(shape, data).map_err(|e| engine(path, stage, e))?;
-        multithread_tract_scope(self.executor.clone(), || {
-            plan.run(tvec!(input.into_tvalue()))
-        })
-        .map_err(|e| engine(path, stage, e))
+        plan.run(tvec!(input.into_tvalue()))
+            .map_err(|e| engine(path, stage, e))
     }
 
     /// Runs the first chunk of `inputs` and returns the raw outputs (for listing layers).
@@ -211,6 +201,65 @@ impl<'m> Runner<'m> {
         Ok(())
     }
 
+    /// Runs the chunk of `rows` rows from row `start` (padded to the fixed batch when the model
+    /// has one) and returns its node outputs as f32 tensors, batch axis first.
+    fn compute_chunk(
+        &self,
+        inputs: &[f32],
+        shape: &[usize],
+        rows: usize,
+        start: usize,
+        index: usize,
+    ) -> Result<Vec<Tensor>> {
+        let path = &self.model.path;
+        let n = shape[0];
+        let per_row: usize = shape[1..].iter().product();
+        let take = rows.min(n - start);
+        let data = &inputs[start * per_row..(start + take) * per_row];
+        let run_rows = if self.model.input.fixed_batch().is_some() {
+            rows
+        } else {
+            take
+        };
+        let padded;
+        let run_data = if run_rows > take {
+            let mut p = data.to_vec();
+            p.resize(run_rows * per_row, 0.0);
+            padded = p;
+            &padded[..]
+        } else {
+            data
+        };
+        let mut run_shape = shape.to_vec();
+        run_shape[0] = run_rows;
+        let outputs = self.run_batch(run_data, &run_shape, &format!("running chunk {index}"))?;
+        let mut tensors = Vec::with_capacity(outputs.len());
+        for (value, layer) in outputs
+            .into_iter()
+            .zip(self.layers.iter().filter(|l| l.position > 0))
+        {
+            if value.shape().first() != Some(&run_rows) {
+                return Err(OnnxError::BadLayer {
+                    path: path.clone(),
+                    layer: layer.name.clone(),
+                    reason: format!(
+                        "its output has shape {:?}, whose first axis is not the batch of {run_rows}",
+                        value.shape()
+                    ),
+                });
+            }
+            let t = value.into_tensor();
+            tensors.push(if t.datum_type() == f32::datum_type() {
+                t
+            } else {
+                t.cast_to::<f32>()
+                    .map_err(|e| engine(path, format!("converting {} to f32", layer.name), e))?
+                    .into_owned()
+            });
+        }
+        Ok(tensors)
+    }
+
     /// Runs `inputs` (row-major, shape `shape` = `[n, c, h, w]` or `[n, d]`, batch axis first)
     /// through the model in chunks and calls `f(chunk_index, layers)` once per chunk, in order,
     /// where `layers[j]` holds the chunk's rows of [`Runner::layers`]`[j]`, each sample's
@@ -219,8 +268,10 @@ impl<'m> Runner<'m> {
     /// A dynamic batch axis is run `chunk` rows at a time (8–64 is a good range, see
     /// [`DEFAULT_CHUNK`]); a fixed batch axis of size b is run b rows at a time whatever
     /// `chunk` is, the last chunk padded with zero rows whose outputs are dropped (inference
-    /// treats samples independently). Results are deterministic: the same inputs, chunk and
-    /// threads give the same bits.
+    /// treats samples independently). Up to [`Runner::threads`] chunks run at once, one per
+    /// thread (each single-threaded in the engine), and `f` sees them in order on the calling
+    /// thread, so results are deterministic: the same inputs and chunk give the same bits
+    /// whatever the number of threads.
     ///
     /// # Errors
     /// [`OnnxError::InputShape`] naming the model's input shape and `shape`;
@@ -251,78 +302,60 @@ impl<'m> Runner<'m> {
         let per_row: usize = shape[1..].iter().product();
         let fixed = self.model.input.fixed_batch();
         let rows = fixed.unwrap_or(chunk.min(n));
-        let mut padded = Vec::new();
+        let starts: Vec<usize> = (0..n).step_by(rows).collect();
         let mut chunks = 0;
-        for (ci, start) in (0..n).step_by(rows).enumerate() {
-            let take = rows.min(n - start);
-            let data = &inputs[start * per_row..(start + take) * per_row];
-            let run_rows = if fixed.is_some() { rows } else { take };
-            let run_data = if run_rows > take {
-                padded.clear();
-                padded.extend_from_slice(data);
-                padded.resize(run_rows * per_row, 0.0);
-                &padded[..]
+        for wave in starts.chunks(self.threads) {
+            let base = chunks;
+            let computed: Vec<Result<Vec<Tensor>>> = if wave.len() == 1 {
+                vec![self.compute_chunk(inputs, shape, rows, wave[0], base)]
             } else {
-                data
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = wave
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &start)| {
+                            scope.spawn(move || {
+                                self.compute_chunk(inputs, shape, rows, start, base + k)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a chunk's thread panicked"))
+                        .collect()
+                })
             };
-            let mut run_shape = shape.to_vec();
-            run_shape[0] = run_rows;
-            let outputs = self.run_batch(run_data, &run_shape, &format!("running chunk {ci}"))?;
-            let mut casts: Vec<Option<Tensor>> = Vec::with_capacity(outputs.len());
-            for (value, layer) in outputs
-                .iter()
-                .zip(self.layers.iter().filter(|l| l.position > 0))
-            {
-                if value.shape().first() != Some(&run_rows) {
-                    return Err(OnnxError::BadLayer {
-                        path: path.clone(),
-                        layer: layer.name.clone(),
-                        reason: format!(
-                            "its output has shape {:?}, whose first axis is not the batch of {run_rows}",
-                            value.shape()
-                        ),
-                    }
-                    .into());
+            for (k, (outputs, &start)) in computed.into_iter().zip(wave).enumerate() {
+                let outputs = outputs?;
+                let take = rows.min(n - start);
+                let data = &inputs[start * per_row..(start + take) * per_row];
+                let mut views: Vec<NamedLayer<'_>> = Vec::with_capacity(self.layers.len());
+                let mut out = outputs.iter();
+                for layer in &self.layers {
+                    let (values, dim): (&[f32], usize) = if layer.position == 0 {
+                        (data, per_row)
+                    } else {
+                        let t = out.next().expect("one output per node layer");
+                        let all = t
+                            .try_as_plain_ram()
+                            .and_then(|v| v.as_slice::<f32>())
+                            .map_err(|e| engine(path, format!("reading {}", layer.name), e))?;
+                        let dim = all.len() / t.shape()[0];
+                        (&all[..take * dim], dim)
+                    };
+                    let view =
+                        NamedLayer::row_major_f32(&layer.name, values, dim).map_err(|e| {
+                            OnnxError::BadLayer {
+                                path: path.clone(),
+                                layer: layer.name.clone(),
+                                reason: e.to_string(),
+                            }
+                        })?;
+                    views.push(view);
                 }
-                casts.push(if value.datum_type() == f32::datum_type() {
-                    None
-                } else {
-                    Some(
-                        value
-                            .cast_to::<f32>()
-                            .map_err(|e| {
-                                engine(path, format!("converting {} to f32", layer.name), e)
-                            })?
-                            .into_owned(),
-                    )
-                });
+                f(base + k, &views)?;
             }
-            let mut views: Vec<NamedLayer<'_>> = Vec::with_capacity(self.layers.len());
-            let mut out = outputs.iter().zip(&casts);
-            for layer in &self.layers {
-                let (values, dim): (&[f32], usize) = if layer.position == 0 {
-                    (data, per_row)
-                } else {
-                    let (value, cast) = out.next().expect("one output per node layer");
-                    let t: &Tensor = cast.as_ref().unwrap_or(value);
-                    let all = t
-                        .try_as_plain_ram()
-                        .and_then(|v| v.as_slice::<f32>())
-                        .map_err(|e| engine(path, format!("reading {}", layer.name), e))?;
-                    let dim = all.len() / run_rows;
-                    (&all[..take * dim], dim)
-                };
-                let view = NamedLayer::row_major_f32(&layer.name, values, dim).map_err(|e| {
-                    OnnxError::BadLayer {
-                        path: path.clone(),
-                        layer: layer.name.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                views.push(view);
-            }
-            f(ci, &views)?;
-            chunks += 1;
+            chunks += wave.len();
         }
         Ok(RunReport {
             rows: n,
