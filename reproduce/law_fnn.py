@@ -110,7 +110,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         print(f"(no plots: {e})")
     final = tracker.history[-1]
     print("epoch  rho     R^2     Pearson r  D_0     D_last")
-    for row in tracker.history[:: max(1, len(tracker.history) // 10)] + [final]:
+    shown = tracker.history[:: max(1, len(tracker.history) // 10)]
+    for row in shown + ([final] if shown[-1] is not final else []):
         d = row["fuzziness"]
         print(f"{row['epoch']:>5}  {row['rho']:.4f}  {row['r2']:.4f}  {row['pearson_r']:+.4f}    {d[0]:<6.3g}  {d[-1]:.3g}")
     print(f"final: train acc {tracked['train_acc']:.3f}, test acc {tracked['test_acc']:.3f}")

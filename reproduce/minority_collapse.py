@@ -184,10 +184,17 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     rows: List[Dict[str, Any]] = []
     for name in args.model:
         runs = [(r, 0) for r in args.ratios] + ([(max(args.ratios), args.oversample)] if args.oversample > 1 else [])
+        done: Dict[Any, Dict[str, Any]] = {}
         for ratio, w in runs:
-            row = run_one(name, ratio, w, args, ds, dev)
+            key = (tuple(data.step_imbalance(args.n_major, ratio, K_MAJOR)), w)
+            if key in done:  # n_B capped at 1: the same counts, the same (deterministic) training
+                row = {**done[key], "ratio": ratio, "same_as_ratio": done[key]["ratio"]}
+            else:
+                row = done[key] = run_one(name, ratio, w, args, ds, dev)
             rows.append(row)
             tag = f"R={ratio:g}" + (f" oversampled x{w}" if w > 1 else "")
+            if "same_as_ratio" in row:
+                tag += f" (the counts of R={row['same_as_ratio']:g}: not retrained)"
             lpm_cos = "n/a" if row["lpm_minority_cos"] is None else f"{row['lpm_minority_cos']:.3f}"
             print(f"{name} {tag}: n_B {row['n_minor']}, test {row['test_acc']:.3f}, majority {row['majority_acc']:.3f}, "
                   f"minority {row['minority_acc']:.3f}; minority cos {row['minority_cos']:+.3f}, "

@@ -89,6 +89,7 @@ def test_leaves_modes_buffers_and_weights_alone(bn):
     _train_a_little(model, x, y, steps=5)
     model.train()
     model[1].eval()  # a mixed state must come back as it was
+    model.zero_grad(set_to_none=True)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     modes = [m.training for m in model.modules()]
     tracker = LawTracker(model, (x, y), every=1, layers=["0", "1", "2"], bn=bn)
@@ -193,7 +194,7 @@ def test_bad_arguments_are_named():
     # A class missing from the probe set: the error says at which epoch.
     missing = LawTracker(model, (x[y != 2], y[y != 2]), layers=["0"], num_classes=K)
     with pytest.raises(ValueError, match="epoch 5"):
-        missing.step(5)
+        missing.measure(5)
     # A module that runs twice per forward pass is refused (its points would be ambiguous).
     shared = nn.Sequential(nn.Linear(12, 12), nn.ReLU())
 
