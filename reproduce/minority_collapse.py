@@ -143,9 +143,9 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", choices=("vgg11", "resnet18"), nargs="+", default=["vgg11"])
     p.add_argument("--ratios", type=float, nargs="+", default=[1, 10, 100, 1000])
-    p.add_argument("--n-major", type=int, default=None, help="n_A (paper: 6000; CPU default: 600)")
+    p.add_argument("--n-major", type=int, default=None, help="n_A (paper: 6000; CPU default: 1000)")
     p.add_argument("--epochs", type=int, default=None, help="paper: 350 (CPU default: 30)")
-    p.add_argument("--width", type=float, default=None, help="width factor (paper: 1; CPU default: 0.25)")
+    p.add_argument("--width", type=float, default=None, help="width factor (paper: 1; CPU default: 0.125)")
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--oversample", type=int, default=None,
                    help="also train at the largest R with each minority example seen W times per epoch "
@@ -168,7 +168,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     args.oversample = 10 if args.oversample is None else args.oversample
     dev = common.setup(args.seed, args.threads, args.device)
     notes = common.cpu_reduction(args, dev, {"n_major": 6000, "epochs": 350, "width": 1.0},
-                                 {"n_major": 600, "epochs": 30, "width": 0.25})
+                                 {"n_major": 1000, "epochs": 30, "width": 0.125})
     ds = data.embedded_fashion_mnist() if args.quick else data.load("fashion-mnist")
     if ds.embedded and args.n_major > 100:
         raise SystemExit(f"--n-major {args.n_major}: the embedded slice has 100 images per class")
