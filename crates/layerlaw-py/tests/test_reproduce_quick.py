@@ -96,7 +96,7 @@ def test_full_width_shapes_follow_the_official_code():
 def test_quick_fnn_law_and_tracker_overhead(tmp_path):
     from reproduce import law_fnn
 
-    result = law_fnn.main(["--quick", "--epochs", "300", "--out", str(tmp_path)])
+    result = law_fnn.main(["--quick", "--threads", "1", "--epochs", "300", "--out", str(tmp_path)])
     final = result["final"]
     assert final["epoch"] == 300 and len(final["fuzziness"]) == 8  # input + 7 blocks (depth 8)
     assert final["pearson_r"] <= -0.9
@@ -109,7 +109,7 @@ def test_quick_fnn_law_and_tracker_overhead(tmp_path):
 def test_quick_resnet_and_vgg_law(tmp_path):
     from reproduce import law_cnn
 
-    rows = law_cnn.main(["--quick", "--out", str(tmp_path)])
+    rows = law_cnn.main(["--quick", "--threads", "1", "--out", str(tmp_path)])
     by_model = {r["model"]: r for r in rows}
     assert by_model["gresnet-basic"]["pearson_r"] <= -0.9
     assert by_model["gresnet-basic"]["points"] == 5
@@ -121,7 +121,7 @@ def test_quick_resnet_and_vgg_law(tmp_path):
 def test_quick_minority_collapse(tmp_path):
     from reproduce import minority_collapse
 
-    rows = minority_collapse.main(["--quick", "--out", str(tmp_path)])
+    rows = minority_collapse.main(["--quick", "--threads", "1", "--out", str(tmp_path)])
     cos = {r["ratio"]: r["minority_cos"] for r in rows}
     assert cos[1000] > cos[1]
     assert rows[0]["lpm_minority_cos"] == pytest.approx(-1 / 9, abs=1e-3)
