@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Builds the Python module `layerlaw` (crates/layerlaw-py, PyO3 + maturin) into a virtual
-# environment and runs its pytest suite.
+# environment and runs its pytest suite, torch tests included.
 #
-# The venv lives in target/python-venv (reused between runs). It sees the system site-packages,
-# so an installed torch enables the tests that need it; without torch they skip. pip installs
-# maturin, numpy, scipy and pytest from PyPI when they are missing, then builds the wheel in
-# place with that maturin (`pip install --no-build-isolation ./crates/layerlaw-py`, release profile, target dir $CARGO_TARGET_DIR or
-# target/).
+# The venv lives outside the checkout, in ${LAYERLAW_VENV:-$HOME/.cache/layerlaw/venv}: created
+# when missing, reused when present, so nothing is cached inside the repository. pip installs
+# maturin, numpy, scipy, pytest, torch (the default PyPI wheel; `layerlaw.torch` and its
+# tests need it) and torchvision when they are missing, then builds the wheel in place with that maturin
+# (`pip install --no-build-isolation ./crates/layerlaw-py`, release profile, target dir
+# $CARGO_TARGET_DIR or target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/python-venv
+venv=${LAYERLAW_VENV:-$HOME/.cache/layerlaw/venv}
 python=${PYTHON:-python3}
 if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv --system-site-packages "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$python" -m venv "$venv"
 fi
-py="$PWD/$venv/bin/python"
+py="$venv/bin/python"
 # maturin's build backend runs the `maturin` executable: the venv's, found on PATH.
-export PATH="$PWD/$venv/bin:$PATH"
+export PATH="$venv/bin:$PATH"
 "$py" -m pip install --quiet --upgrade "pip>=23.1"
 "$py" -m pip install --quiet "maturin>=1.9,<2" numpy scipy pytest
+if ! "$py" -c "import torch" 2>/dev/null; then
+  "$py" -m pip install --quiet "torch>=2.1"
+fi
+# A torchvision ResNet18 is one of the models the torch tests measure.
+if ! "$py" -c "import torchvision" 2>/dev/null; then
+  "$py" -m pip install --quiet torchvision
+fi
 "$py" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./crates/layerlaw-py
 # Run from the tests folder so `import layerlaw` resolves to the installed wheel.
 cd crates/layerlaw-py/tests

@@ -223,6 +223,27 @@ pub enum GeometryError {
         /// What is wrong.
         reason: String,
     },
+    /// A streaming pass refused one batch; `source` says why (rows and columns in it count
+    /// from the batch's first row).
+    #[error("batch {batch}: {source}")]
+    InBatch {
+        /// Index of the batch in its pass (0 = first batch given to this state).
+        batch: u64,
+        /// What is wrong with the batch.
+        source: Box<GeometryError>,
+    },
+    /// Pass 2 of a two-pass measurement saw other data than pass 1: a class count differs.
+    #[error(
+        "pass 2 saw {pass2} samples of class {class} but pass 1 saw {pass1}: the data must be the same in both passes (no shuffling, no random augmentation)"
+    )]
+    PassMismatch {
+        /// The first class whose count differs.
+        class: usize,
+        /// Its count in pass 1.
+        pass1: u64,
+        /// Its count in pass 2.
+        pass2: u64,
+    },
     /// A linear-algebra routine failed to converge.
     #[error("{routine} failed to converge")]
     NoConvergence {

@@ -34,6 +34,16 @@
 //! [`MultiLayerAccumulator`] keeps a p×p pooled scatter per layer instead (exact in one pass,
 //! mergeable; see its docs).
 //!
+//! # Data that arrives in batches, of any width
+//!
+//! [`two_pass`](mod@two_pass) keeps $O(pK)$ per layer instead: [`Pass1`] (class counts and
+//! sums) closes to a [`Basis`] (means and $Q$), [`Pass2`] accumulates the r×r projected
+//! within-class scatter, and [`finish`] gives the [`Separation`] that [`separation`] gives on
+//! the same rows. Every state merges by adding and serialises, so shards, threads, processes
+//! and ranks (and sums computed on a GPU) combine exactly; the data must be read twice,
+//! identically. Use it for wide layers ($p = 65{,}536$ takes 5 MB at $K = 10$); use the
+//! one-pass [`MultiLayerAccumulator`] when the data can be seen only once and $p$ is small.
+//!
 //! # Also here
 //!
 //! NC2 (equinorm, equiangularity, simplex-ETF distance) in [`Separation`]; NC3/NC4 in
@@ -59,6 +69,7 @@ mod projection;
 pub mod reference;
 mod scalar;
 mod separation;
+pub mod two_pass;
 
 pub use accumulator::{MultiLayerAccumulator, DEFAULT_MAX_DIM};
 pub use classifier::{
@@ -73,3 +84,4 @@ pub use layers::{separation_layers, LayerFeatures};
 pub use named_layer::NamedLayer;
 pub use scalar::{Scalar, SliceKind};
 pub use separation::{separation, Separation, SeparationOptions};
+pub use two_pass::{classifier_collapse, finish, Basis, CentreAgreement, Pass1, Pass2};

@@ -6,6 +6,8 @@
 //! * [`measure::_measure`], [`measure::_fit_law`]: every layer's geometry and the law of
 //!   equi-separation $D_l \approx \rho^l D_0$, as JSON shaped like `layerlaw measure --json`;
 //! * [`accumulator::Accumulator`]: streaming, mergeable, picklable statistics;
+//! * [`two_pass`]: exact two-pass $O(pK)$ statistics (`Pass1`, `Basis`, `Pass2`) behind
+//!   `layerlaw.torch.measure`;
 //! * [`lpm`]: the Layer-Peeled Model and Minority Collapse (Fang, He, Long & Su, PNAS 2021).
 //!
 //! NumPy features are read in place (C, Fortran or strided, `float32`/`float64`; see
@@ -21,6 +23,7 @@ pub mod errors;
 pub mod lpm;
 pub mod measure;
 pub mod report;
+pub mod two_pass;
 
 /// The native module `layerlaw._layerlaw`.
 #[pymodule]
@@ -33,6 +36,7 @@ fn _layerlaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lpm::_lpm_solve, m)?)?;
     m.add_function(wrap_pyfunction!(lpm::_lpm_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(lpm::_lpm_balanced_optimum, m)?)?;
+    two_pass::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
