@@ -235,3 +235,24 @@ def test_nan_free_json_for_non_finite_values(tmp_path):
     assert "NaN" not in text
     assert json.loads(text)["history"][0]["train_acc"] is None
     assert math.isnan(tracker.history[0]["train_acc"])
+
+
+@pytest.mark.parametrize("bn", ["eval", "train"])
+def test_streaming_engine_equals_the_stored_features(bn):
+    try:
+        import layerlaw.torch  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"layerlaw.torch is not in this build of the module: {e}")
+    model = _net()
+    x, y = _probe()
+    _train_a_little(model, x, y, steps=10)
+    kw = dict(every=1, layers=["0", "1", "2"], num_classes=K, classifier=model[3], bn=bn)
+    stored = LawTracker(model, (x, y), **kw).step(1)
+    streamed = LawTracker(model, (x, y), engine="streaming", **kw).step(1)
+    assert streamed["layers"] == stored["layers"] == ["input", "0", "1", "2"]
+    np.testing.assert_allclose(streamed["fuzziness"], stored["fuzziness"], rtol=1e-8)
+    np.testing.assert_allclose(streamed["nc1"], stored["nc1"], rtol=1e-8)
+    assert streamed["pearson_r"] == pytest.approx(stored["pearson_r"], rel=1e-8)
+    assert streamed["nc3"] == pytest.approx(stored["nc3"], rel=1e-6, abs=1e-9)
+    with pytest.raises(ValueError, match="engine"):
+        LawTracker(model, (x, y), engine="gpu")

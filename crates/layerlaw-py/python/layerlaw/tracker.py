@@ -121,18 +121,24 @@ class LawTracker:
         the minority/majority classifier geometry.
     bn: ``"eval"`` (default) or ``"train"`` (BatchNorm batch statistics; buffers restored).
     device: where to run the probe (default: the device of the model's first parameter).
+    engine: ``"features"`` (default: one pass over the probe set, its features kept in memory,
+        n x sum(p_l) float32, then :func:`layerlaw.measure`) or ``"streaming"``
+        (:func:`layerlaw.torch.measure`: two passes, O(p K) memory per layer, on the device).
     """
 
     def __init__(self, model: Any, probe_loader: Any, every: int = 10, layers: Any = None, *,
                  unit: str = "epoch", num_classes: Optional[int] = None, input_layer: bool = True,
                  classifier: Any = None, minority: Optional[Sequence[int]] = None, bn: str = "eval",
-                 device: Any = None):
+                 device: Any = None, engine: str = "features"):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
         if unit not in ("epoch", "step"):
             raise ValueError(f"unit must be 'epoch' or 'step', got {unit!r}")
         if bn not in ("eval", "train"):
             raise ValueError(f"bn must be 'eval' or 'train', got {bn!r}")
+        if engine not in ("features", "streaming"):
+            raise ValueError(f"engine must be 'features' or 'streaming', got {engine!r}")
+        self.engine = engine
         self.model = model
         self.probe = probe_loader
         self.every = every
@@ -213,17 +219,7 @@ class LawTracker:
                 **extra: Any) -> Dict[str, Any]:
         """Measures now (whatever ``every`` says), appends a history row and returns it."""
         t0 = time.perf_counter()
-        feats, y = self.probe_features()
-        weight = bias = None
-        if self.classifier is not None:
-            weight = self.classifier.weight.detach().cpu().double().numpy()
-            if getattr(self.classifier, "bias", None) is not None:
-                bias = self.classifier.bias.detach().cpu().double().numpy()
-        try:
-            report = _measure(list(feats.items()), y, self.num_classes, weight, bias,
-                              self.minority if weight is not None else None)
-        except ValueError as e:
-            raise ValueError(f"{self.unit} {index}: {e}") from e
+        report = self._streaming_report(index) if self.engine == "streaming" else self._features_report(index)
         seconds = time.perf_counter() - t0
         self.seconds += seconds
         self.last_report = report
@@ -251,6 +247,37 @@ class LawTracker:
             row[key] = value
         self.history.append(row)
         return row
+
+    def _features_report(self, index: int) -> Any:
+        feats, y = self.probe_features()
+        weight = bias = None
+        if self.classifier is not None:
+            weight = self.classifier.weight.detach().cpu().double().numpy()
+            if getattr(self.classifier, "bias", None) is not None:
+                bias = self.classifier.bias.detach().cpu().double().numpy()
+        try:
+            report = _measure(list(feats.items()), y, self.num_classes, weight, bias,
+                              self.minority if weight is not None else None)
+        except ValueError as e:
+            raise ValueError(f"{self.unit} {index}: {e}") from e
+        return report
+
+    def _streaming_report(self, index: int) -> Any:
+        from . import torch as layerlaw_torch
+
+        paths = {id(m): n for n, m in self.model.named_modules()}
+        names = [paths[id(m)] for m in self.layers.values()]
+        try:
+            report = layerlaw_torch.measure(
+                self.model, list(_batches(self.probe)), names, num_classes=self.num_classes,
+                classifier=self.classifier if self.classifier is not None else False,
+                input_layer=self.input_layer, passes=2, device=self.device, progress=False,
+                minority=self.minority if self.classifier is not None else None, batchnorm=self.bn)
+        except ValueError as e:
+            raise ValueError(f"{self.unit} {index}: {e}") from e
+        for layer, name in zip(report.layers, self.layer_names):
+            layer.name = name
+        return report
 
     def step(self, index: int, train_acc: Optional[float] = None, test_acc: Optional[float] = None,
              **extra: Any) -> Optional[Dict[str, Any]]:
