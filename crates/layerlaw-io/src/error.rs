@@ -180,7 +180,7 @@ pub enum IoError {
     /// When layers are not named: an array that looks like a layer (float, rank ≥ 2, the name
     /// pattern of a selected layer) has another number of rows than there are labels.
     #[error(
-        "{}: array {key:?} (shape {shape:?}) looks like a layer, as {like:?} does, but {labels_key:?} has {labels_len} labels; \
+        "{}: array {key:?} looks like a layer, as {like:?} does, but has {rows} rows while {labels_key:?} has {labels_len} labels; \
          name the layers to measure (--layers) or skip such arrays (--skip-mismatched)",
         .path.display()
     )]
@@ -189,8 +189,8 @@ pub enum IoError {
         path: PathBuf,
         /// Key of the array with the wrong row count.
         key: String,
-        /// Its shape (rows first).
-        shape: Vec<usize>,
+        /// Its number of rows.
+        rows: usize,
         /// A selected layer whose name follows the same pattern.
         like: String,
         /// Labels key.

@@ -374,30 +374,30 @@ fn fuzz_safetensors() {
     assert!(r.accepted > 0 && r.accepted < r.cases, "{r:?}");
 }
 
-/// Regression (found by `fuzz_npz`): a 38-byte end-of-central-directory record declaring
-/// 32,768 members on this disk made `zip` reserve 6.8 MB; it is now rejected first.
+/// Regressions (found by `fuzz_npz`; inputs in `tests/fixtures/fuzz/`): a 38-byte
+/// end-of-central-directory record declaring 32,768 members on this disk made `zip` reserve
+/// 6.8 MB; a 622-byte archive with a second record, at byte 0, declaring 49,136 members made
+/// it reserve 10 MB. Both are now rejected before `zip` sees them.
 #[test]
 fn eocd_declaring_more_members_than_the_file_holds_is_rejected() {
-    let input = unhex(
-        "504b05060000000000800000ffff0000004b05060000000000000000ffff0000000000000000",
-    );
-    let file = FileBytes::from_vec(input);
-    let err = read_npz_bytes(path(), &file).unwrap_err();
-    assert!(
-        matches!(&err, crate::IoError::Corrupt { reason, .. } if reason.contains("declares 32768 members")),
-        "{err}"
-    );
+    for (input, declared) in [
+        (
+            &include_bytes!("../tests/fixtures/fuzz/npz-eocd-32768-members.bin")[..],
+            "at byte 0 declares 32768 members",
+        ),
+        (
+            &include_bytes!("../tests/fixtures/fuzz/npz-eocd-49136-members.bin")[..],
+            "at byte 0 declares 49136 members",
+        ),
+    ] {
+        let file = FileBytes::from_vec(input.to_vec());
+        let err = read_npz_bytes(path(), &file).unwrap_err();
+        assert!(
+            matches!(&err, crate::IoError::Corrupt { reason, .. } if reason.contains(declared)),
+            "{err}"
+        );
+    }
     // A real archive with 0xffff counts and a zip64 locator is still read.
-    let members = [("a.npy".to_string(), npy_seeds().remove(0))];
-    let members: Vec<(&str, Vec<u8>)> = members.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let ok = zip_of(&members, false, true);
+    let ok = zip_of(&[("a.npy", npy_seeds().remove(0))], false, true);
     assert!(read_npz_bytes(path(), &FileBytes::from_vec(ok)).is_ok());
-}
-
-/// Bytes of a lower-case hex string (as the fuzzer prints failing inputs).
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }

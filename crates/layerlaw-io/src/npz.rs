@@ -53,7 +53,7 @@ const FUSED_BLOCK: usize = 64 << 10;
 /// while it is in cache, and the blocks' CRCs are combined in order.
 fn crc_and_scan<T: FiniteBits>(prefix: &[u8], body: &[u8], values: &[T]) -> (u32, Option<usize>) {
     let size = size_of::<T>();
-    debug_assert_eq!(body.len(), values.len() * size);
+    debug_assert_eq!(body.len(), std::mem::size_of_val(values));
     let per_block = CRC_BLOCK / size;
     let per_sub = FUSED_BLOCK / size;
     let (hasher, first) = values
@@ -96,32 +96,33 @@ const CENTRAL_ENTRY_MIN: u64 = 46;
 /// hold, before `zip` reserves memory for that many entries (it trusts the 16-bit counts up
 /// to the declared directory offset, so a 38-byte file could make it reserve 13 MB).
 ///
-/// The record checked is the one `zip` reads first: the last `PK\x05\x06` signature in the
-/// final 64 KiB whose comment fits in the file.
+/// `zip` tries every `PK\x05\x06` signature of the last 64 KiB whose comment fits in the
+/// file, from the end, until one parses; so each of them is checked. A count of 0xffff with a
+/// zip64 locator before it defers to the zip64 record, whose count `zip` checks itself.
 fn check_declared_members(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     const EOCD_LEN: usize = 22;
     let len = bytes.len();
     if len < EOCD_LEN {
         return Ok(());
     }
-    let earliest = len.saturating_sub(EOCD_LEN + usize::from(u16::MAX));
     let u16_at = |i: usize| u64::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
-    let record = (earliest..=len - EOCD_LEN)
-        .rev()
-        .find(|&at| bytes[at..at + 4] == *b"PK\x05\x06" && at as u64 + 22 + u16_at(at + 20) <= len as u64);
-    let Some(at) = record else { return Ok(()) };
-    let declared = u16_at(at + 8).max(u16_at(at + 10));
-    // 0xffff defers to the zip64 record, whose count `zip` checks against its real offset.
-    let zip64 = declared == 0xffff && at >= 20 && bytes[at - 20..at - 16] == *b"PK\x06\x07";
-    if !zip64 && declared.saturating_mul(CENTRAL_ENTRY_MIN) > at as u64 {
-        return Err(IoError::Corrupt {
-            path: path.to_path_buf(),
-            entry: None,
-            reason: format!(
-                "the end of the central directory declares {declared} members, more than the \
-                 {at} bytes before it can list"
-            ),
-        });
+    let earliest = len.saturating_sub(EOCD_LEN + usize::from(u16::MAX));
+    for at in (earliest..=len - EOCD_LEN).rev() {
+        if bytes[at..at + 4] != *b"PK\x05\x06" || at as u64 + 22 + u16_at(at + 20) > len as u64 {
+            continue;
+        }
+        let declared = u16_at(at + 8).max(u16_at(at + 10));
+        let zip64 = declared == 0xffff && at >= 20 && bytes[at - 20..at - 16] == *b"PK\x06\x07";
+        if !zip64 && declared.saturating_mul(CENTRAL_ENTRY_MIN) > len as u64 {
+            return Err(IoError::Corrupt {
+                path: path.to_path_buf(),
+                entry: None,
+                reason: format!(
+                    "an end-of-central-directory record at byte {at} declares {declared} members, \
+                     more than a file of {len} bytes can list"
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -199,7 +199,7 @@ pub(crate) fn implicit_layers(
             return Err(IoError::MismatchedLayer {
                 path: pool.path.clone(),
                 key: a.name.clone(),
-                shape: a.shape.clone(),
+                rows: a.rows(),
                 like: like.to_owned(),
                 labels_key: labels_key.to_owned(),
                 labels_len: n,

@@ -326,7 +326,21 @@ impl PartialEq for FeatureData {
 
 impl PartialEq<ArrayData> for FeatureData {
     fn eq(&self, other: &ArrayData) -> bool {
-        *self == FeatureData::from(other.clone())
+        if let Repr::Decoded(d) = &self.repr {
+            return d == other;
+        }
+        let row_major = self.order() == Order::RowMajor;
+        match (self.as_f32(), self.as_f64(), other) {
+            (Some(a), _, ArrayData::F32(b)) if row_major => a == b.as_slice(),
+            (_, Some(a), ArrayData::F64(b)) if row_major => a == b.as_slice(),
+            (Some(_), _, ArrayData::F32(b)) => {
+                b.len() == self.len() && (0..b.len()).all(|i| self.get_f64(i) == f64::from(b[i]))
+            }
+            (_, Some(_), ArrayData::F64(b)) => {
+                b.len() == self.len() && (0..b.len()).all(|i| self.get_f64(i) == b[i])
+            }
+            _ => false,
+        }
     }
 }
 

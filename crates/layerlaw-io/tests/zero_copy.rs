@@ -101,7 +101,7 @@ fn stored_npz_layers_are_mapped_when_aligned_and_decoded_otherwise() {
             8
         };
         // encode_npy pads the header to 128 bytes for these shapes.
-        let aligned = (data_start(&path, &format!("{}.npy", want.name)) + 128) % size == 0;
+        let aligned = (data_start(&path, &format!("{}.npy", want.name)) + 128).is_multiple_of(size);
         assert_eq!(layer.data.is_memory_mapped(), aligned, "{}", want.name);
         assert_eq!(layer.data.is_viewed(), aligned, "{}", want.name);
         seen[usize::from(aligned)] = true;
@@ -153,7 +153,7 @@ fn npy_directory_and_safetensors_are_mapped() {
 /// A `.npy` v1 file with `header` as its dict (padded so the data starts at byte 128).
 fn raw_npy(header: &str, body: &[u8]) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 128 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(128) {
         h.push(' ');
     }
     h.push('\n');
