@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use faer::MatRef;
+use layerlaw_geometry::NamedLayer;
+
 use crate::array::{ArrayData, ArrayFile, NamedArray};
 use crate::error::IoError;
 use crate::read::read_arrays;
@@ -45,6 +48,27 @@ pub struct FeatureLayer {
     pub cols: usize,
     /// `rows * cols` values, `F32` or `F64`, all finite.
     pub data: ArrayData,
+}
+
+impl FeatureLayer {
+    /// The layer as geometry's named `rows × cols` view, borrowing [`FeatureLayer::data`].
+    ///
+    /// `None` when `data` is an integer array or does not hold `rows * cols` values; the layers
+    /// of a [`FeatureSet`] from [`load_feature_set`] are always viewable.
+    pub fn view(&self) -> Option<NamedLayer<'_>> {
+        let len = self.rows.checked_mul(self.cols)?;
+        match &self.data {
+            ArrayData::F32(v) if v.len() == len => Some(NamedLayer::new(
+                &self.name,
+                MatRef::from_row_major_slice(v, self.rows, self.cols),
+            )),
+            ArrayData::F64(v) if v.len() == len => Some(NamedLayer::new(
+                &self.name,
+                MatRef::from_row_major_slice(v, self.rows, self.cols),
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Everything `layerlaw measure` needs from one file.
