@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --no-fail-fast
+# The tests that read the full Fashion-MNIST are ignored without it; run them when it is installed.
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  cargo test -p layerlaw-data --no-fail-fast -- --ignored
+else
+  echo "skipped: the full Fashion-MNIST tests (cargo test -p layerlaw-data -- --ignored): no" \
+    "/usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist; scripts/setup.sh does)"
+fi
 if command -v vulkaninfo >/dev/null 2>&1 && vulkaninfo --summary 2>/dev/null | grep deviceName >/dev/null; then
   cargo test -p layerlaw-train --features gpu --test gpu
 else

@@ -1,7 +1,7 @@
 //! `layerlaw`: measure how deep classifiers separate data layer by layer (He & Su, PNAS 2023) and solve the
 //! Layer-Peeled Model of the last layer (Fang, He, Long & Su, PNAS 2021).
 
-mod analysis;
+mod args;
 mod error;
 mod imbalance;
 mod law;
@@ -10,6 +10,7 @@ mod measure;
 mod output;
 mod plot;
 mod progress;
+mod render;
 
 use clap::{Parser, Subcommand};
 

@@ -1,9 +1,8 @@
-//! Writing reports: JSON files, stdout JSON, aligned text tables and run manifests.
+//! Writing reports: JSON files, stdout JSON and aligned text tables.
 
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::error::CliError;
 
@@ -106,23 +105,6 @@ pub fn fmt_num(x: f64) -> String {
 /// Formats an optional number ("n/a" when absent).
 pub fn fmt_opt(x: Option<f64>) -> String {
     x.map(fmt_num).unwrap_or_else(|| "n/a".into())
-}
-
-/// The run manifest: what was run, with which seed, by which versions, on which data.
-pub fn manifest(command: &str, config: Value, seed: u64, data: Value) -> Value {
-    json!({
-        "command": command,
-        "argv": std::env::args().collect::<Vec<_>>(),
-        "config": config,
-        "seed": seed,
-        "versions": {
-            "layerlaw": env!("CARGO_PKG_VERSION"),
-            "burn": "0.22.1 (flex CPU backend)",
-            "target": std::env::consts::ARCH,
-            "os": std::env::consts::OS,
-        },
-        "data": data,
-    })
 }
 
 #[cfg(test)]

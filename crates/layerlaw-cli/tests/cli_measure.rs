@@ -307,3 +307,48 @@ fn bad_inputs_are_clear_errors() {
         &["x.pdf"],
     );
 }
+
+#[test]
+fn a_law_that_cannot_be_fitted_is_a_note_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Layer 1 puts every sample at its class mean: SS_w = 0, so D = 0 and ln D is undefined.
+    let collapsed: Vec<f64> = (0..N)
+        .flat_map(|i| (0..P).map(move |j| if i % K == j % K { 1.0 } else { 0.0 }))
+        .collect();
+    let mut a = arrays(labels());
+    a[1].data = ArrayData::F64(collapsed);
+    let path = write_file(dir.path(), "collapsed.safetensors", &a);
+    let o = layerlaw(&["measure", path.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layers"][1]["fuzziness"], 0.0);
+    assert!(v["law"].is_null(), "{v}");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("law not fitted") && n.contains("layer 1")),
+        "{notes:?}"
+    );
+    // The table prints the note; a single layer has no law either, and says so.
+    let o = layerlaw(&["measure", path.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("note: law not fitted"));
+    let o = layerlaw(&[
+        "measure",
+        path.to_str().unwrap(),
+        "--layers",
+        "layer0",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["law"].is_null());
+    assert!(v["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("need at least 2 layers"));
+}

@@ -10,10 +10,12 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
+use layerlaw_experiments::Report;
+
 use crate::arrays::{self, with_features};
-use crate::envelope::{decode, encode};
+use crate::envelope::{decode, encode, Envelope};
 use crate::errors::geometry_error;
-use crate::report::MeasureReport;
+use crate::report::PyReport;
 
 /// Streaming separation statistics of several layers (exact, mergeable, picklable).
 ///
@@ -25,35 +27,36 @@ use crate::report::MeasureReport;
 #[pyclass(module = "layerlaw._layerlaw", name = "Accumulator", eq)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accumulator {
-    pub(crate) inner: MultiLayerAccumulator,
-    pub(crate) names: Vec<String>,
-    /// $n_k$ per layer (the geometry crate keeps them privately; needed for the report).
-    pub(crate) counts: Vec<Vec<u64>>,
-    /// The largest accepted feature dimension (also inside `inner`, which does not expose it).
-    pub(crate) max_dim: usize,
+    /// The statistics, names, class counts and dimension limit (with their byte form).
+    state: Envelope,
 }
 
 impl Accumulator {
     fn layer_index(&self, layer: &Bound<'_, PyAny>) -> PyResult<usize> {
         if let Ok(name) = layer.cast::<PyString>() {
             let name = name.to_str()?;
-            return self.names.iter().position(|n| n == name).ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "unknown layer '{name}'; the accumulator tracks {:?}",
-                    self.names
-                ))
-            });
+            return self
+                .state
+                .names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "unknown layer '{name}'; the accumulator tracks {:?}",
+                        self.state.names
+                    ))
+                });
         }
         let index: i64 = layer.extract().map_err(|_| {
             PyTypeError::new_err("layer must be a layer name (str) or an index (int)")
         })?;
         usize::try_from(index)
             .ok()
-            .filter(|&i| i < self.names.len())
+            .filter(|&i| i < self.state.names.len())
             .ok_or_else(|| {
                 PyValueError::new_err(format!(
                     "layer {index} is out of range: the accumulator tracks {} layers",
-                    self.names.len()
+                    self.state.names.len()
                 ))
             })
     }
@@ -96,10 +99,12 @@ impl Accumulator {
             .map_err(|e| geometry_error(e, None))?
             .with_max_dim(max_dim);
         Ok(Accumulator {
-            counts: vec![vec![0; k]; names.len()],
-            inner,
-            names,
-            max_dim,
+            state: Envelope {
+                counts: vec![vec![0; k]; names.len()],
+                inner,
+                names,
+                max_dim,
+            },
         })
     }
 
@@ -113,15 +118,15 @@ impl Accumulator {
         y: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let index = self.layer_index(layer)?;
-        let what = format!("layer '{}'", self.names[index]);
+        let what = format!("layer '{}'", self.state.names[index]);
         let labels = arrays::labels_usize(y, &what)?;
         let feats = arrays::features(x, &what)?;
         let view = feats.view();
-        let inner = &mut self.inner;
+        let inner = &mut self.state.inner;
         py.detach(|| with_features!(view, |m| inner.update(index, m, &labels)))
             .map_err(|e| geometry_error(e, Some(&what)))?;
         for &c in &labels {
-            self.counts[index][c] += 1;
+            self.state.counts[index][c] += 1;
         }
         Ok(())
     }
@@ -140,16 +145,16 @@ impl Accumulator {
                 ))
             }
         };
-        if other.names != self.names {
+        if other.state.names != self.state.names {
             return Err(PyValueError::new_err(format!(
                 "cannot merge accumulators with different layers: {:?} vs {:?}",
-                self.names, other.names
+                self.state.names, other.state.names
             )));
         }
-        let inner = &mut self.inner;
-        py.detach(|| inner.merge(&other.inner))
+        let inner = &mut self.state.inner;
+        py.detach(|| inner.merge(&other.state.inner))
             .map_err(|e| geometry_error(e, None))?;
-        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+        for (mine, theirs) in self.state.counts.iter_mut().zip(&other.state.counts) {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 *a += b;
             }
@@ -159,11 +164,11 @@ impl Accumulator {
 
     /// The `Report` of everything seen: every layer's separation, the law fit, class counts
     /// (those of the first layer; a note says so when layers saw different samples).
-    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (json, means) = py.detach(|| -> PyResult<_> {
+    fn result(&self, py: Python<'_>) -> PyResult<PyReport> {
+        let report = py.detach(|| -> PyResult<_> {
             let opts = SeparationOptions::default();
-            let mut seps = Vec::with_capacity(self.names.len());
-            for (l, name) in self.names.iter().enumerate() {
+            let mut seps = Vec::with_capacity(self.state.names.len());
+            for (l, name) in self.state.names.iter().enumerate() {
                 let sep = self
                     .inner
                     .layer_result(l, &opts)
@@ -171,61 +176,55 @@ impl Accumulator {
                 seps.push((name.clone(), sep));
             }
             let mut notes = Vec::new();
-            if let Some(l) = self.counts.iter().position(|c| c != &self.counts[0]) {
+            if let Some(l) = self.state.counts.iter().position(|c| c != &self.state.counts[0]) {
                 notes.push(format!(
                     "layer '{}' saw class counts {:?} but layer '{}' saw {:?}; n and class_counts are the first layer's",
-                    self.names[l], self.counts[l], self.names[0], self.counts[0]
+                    self.state.names[l], self.state.counts[l], self.state.names[0], self.state.counts[0]
                 ));
             }
-            let counts = self.counts[0].iter().map(|&c| c as usize).collect();
-            MeasureReport::new(counts, seps, None, notes).into_json()
+            let counts = self.state.counts[0].iter().map(|&c| c as usize).collect();
+            Ok(Report::from_separations(counts, seps, None, notes))
         })?;
-        let means: Vec<_> = means
-            .iter()
-            .map(|m| arrays::matrix_to_numpy(py, m.as_ref()))
-            .collect::<PyResult<_>>()?;
-        py.import("layerlaw._reports")?
-            .getattr("Report")?
-            .call_method1("_from_native", (json, means))
+        PyReport::new(py, report)
     }
 
     /// The layer names, in order.
     #[getter]
     fn layers(&self) -> Vec<String> {
-        self.names.clone()
+        self.state.names.clone()
     }
 
     /// The number of classes $K$.
     #[getter]
     fn num_classes(&self) -> usize {
-        self.inner.num_classes()
+        self.state.inner.num_classes()
     }
 
     /// The largest accepted feature dimension.
     #[getter]
     fn max_dim(&self) -> usize {
-        self.max_dim
+        self.state.max_dim
     }
 
     /// Samples seen by `layer` (name or index).
     fn num_samples(&self, layer: &Bound<'_, PyAny>) -> PyResult<u64> {
-        Ok(self.inner.num_samples(self.layer_index(layer)?))
+        Ok(self.state.inner.num_samples(self.layer_index(layer)?))
     }
 
     /// Class counts $n_k$ seen by `layer` (name or index).
     fn class_counts(&self, layer: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
-        Ok(self.counts[self.layer_index(layer)?].clone())
+        Ok(self.state.counts[self.layer_index(layer)?].clone())
     }
 
     /// A self-contained, versioned byte string (layer names, counts, means and scatters).
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &encode(self))
+        PyBytes::new(py, &encode(&self.state))
     }
 
     /// Reads bytes written by `to_bytes`, validating them (`ValueError` if corrupt).
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<Self> {
-        decode(data)
+        decode(data).map(|state| Accumulator { state })
     }
 
     /// Pickle support: `(layerlaw._layerlaw._accumulator_from_bytes, (bytes,))`.
@@ -240,13 +239,13 @@ impl Accumulator {
     }
 
     fn __repr__(&self) -> String {
-        let seen: Vec<u64> = (0..self.names.len())
-            .map(|l| self.inner.num_samples(l))
+        let seen: Vec<u64> = (0..self.state.names.len())
+            .map(|l| self.state.inner.num_samples(l))
             .collect();
         format!(
             "Accumulator(layers={:?}, classes={}, samples per layer={:?})",
-            self.names,
-            self.inner.num_classes(),
+            self.state.names,
+            self.state.inner.num_classes(),
             seen
         )
     }
@@ -255,5 +254,5 @@ impl Accumulator {
 /// Rebuilds an [`Accumulator`] from `to_bytes` output (the pickle constructor).
 #[pyfunction]
 pub fn _accumulator_from_bytes(data: &[u8]) -> PyResult<Accumulator> {
-    decode(data)
+    decode(data).map(|state| Accumulator { state })
 }

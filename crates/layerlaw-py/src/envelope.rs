@@ -1,5 +1,6 @@
-//! The byte form of [`Accumulator`]: the geometry crate's checksummed accumulator bytes
-//! wrapped with the layer names and class counts.
+//! The byte form of `layerlaw.Accumulator` ([`Envelope`]): the geometry crate's checksummed
+//! accumulator bytes wrapped with the layer names and class counts. It knows nothing of the
+//! Python class, which holds an [`Envelope`] and delegates its bytes here.
 //!
 //! Layout (little-endian): magic `LLPYACC1` (8 bytes) | format version u32 (= 1) | max_dim u64 |
 //! number of layers L u64 | K u64 | L × (name length u64, UTF-8 name) | L × K class counts u64 |
@@ -12,14 +13,27 @@ use layerlaw_geometry::MultiLayerAccumulator;
 use pyo3::exceptions::PyValueError;
 use pyo3::PyResult;
 
-use crate::accumulator::Accumulator;
 use crate::errors::geometry_error;
+
+/// Everything `layerlaw.Accumulator` keeps: the streaming statistics and what the geometry
+/// crate does not expose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The per-layer statistics.
+    pub inner: MultiLayerAccumulator,
+    /// Layer names, in order.
+    pub names: Vec<String>,
+    /// $n_k$ per layer.
+    pub counts: Vec<Vec<u64>>,
+    /// The largest accepted feature dimension (also inside `inner`, which does not expose it).
+    pub max_dim: usize,
+}
 
 const MAGIC: &[u8; 8] = b"LLPYACC1";
 const VERSION: u32 = 1;
 
 /// Serialises `acc` (see the module docs).
-pub fn encode(acc: &Accumulator) -> Vec<u8> {
+pub fn encode(acc: &Envelope) -> Vec<u8> {
     let geometry = acc.inner.to_bytes();
     let mut out = Vec::with_capacity(geometry.len() + 64);
     out.extend_from_slice(MAGIC);
@@ -86,7 +100,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Reads bytes written by [`encode`], validating them.
-pub fn decode(bytes: &[u8]) -> PyResult<Accumulator> {
+pub fn decode(bytes: &[u8]) -> PyResult<Envelope> {
     let mut r = Reader { bytes, pos: 0 };
     if r.take(8, "magic")? != MAGIC {
         return Err(corrupt(
@@ -165,7 +179,7 @@ pub fn decode(bytes: &[u8]) -> PyResult<Accumulator> {
             ));
         }
     }
-    Ok(Accumulator {
+    Ok(Envelope {
         inner,
         names,
         counts,

@@ -4,6 +4,7 @@
 //! solver trouble (no convergence, an unusable Layer-Peeled Model status) raises
 //! `RuntimeError`.
 
+use layerlaw_experiments::ExperimentError;
 use layerlaw_geometry::GeometryError;
 use layerlaw_lpm::LpmError;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -18,6 +19,15 @@ pub fn geometry_error(e: GeometryError, context: Option<&str>) -> PyErr {
     match e {
         GeometryError::NoConvergence { .. } => PyRuntimeError::new_err(message),
         _ => PyValueError::new_err(message),
+    }
+}
+
+/// Maps a report-builder error with its own message (which names the layer or classifier);
+/// geometry solver trouble raises `RuntimeError`, everything else `ValueError`.
+pub fn experiment_error(e: ExperimentError) -> PyErr {
+    match e.geometry() {
+        Some(GeometryError::NoConvergence { .. }) => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
     }
 }
 

@@ -4,7 +4,8 @@
 //! * [`measure::fuzziness`]: He–Su separation fuzziness $D = \mathrm{Tr}(SS_wSS_b^+)$ (He & Su,
 //!   "A law of data separation in deep learning", PNAS 120(36) e2221704120, 2023);
 //! * [`measure::_measure`], [`measure::_fit_law`]: every layer's geometry and the law of
-//!   equi-separation $D_l \approx \rho^l D_0$, as JSON shaped like `layerlaw measure --json`;
+//!   equi-separation $D_l \approx \rho^l D_0$, built by `layerlaw_experiments::ReportBuilder`
+//!   (the report of `layerlaw measure`) and returned as typed objects ([`report`]);
 //! * [`accumulator::Accumulator`]: streaming, mergeable, picklable statistics;
 //! * [`two_pass`]: exact two-pass $O(pK)$ statistics (`Pass1`, `Basis`, `Pass2`) behind
 //!   `layerlaw.torch.measure`;
@@ -32,6 +33,10 @@ fn _layerlaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(measure::_measure, m)?)?;
     m.add_function(wrap_pyfunction!(measure::_fit_law, m)?)?;
     m.add_class::<accumulator::Accumulator>()?;
+    m.add_class::<report::PyReport>()?;
+    m.add_class::<report::PyLayerReport>()?;
+    m.add_class::<report::PyLawFit>()?;
+    m.add_class::<report::PyClassifierReport>()?;
     m.add_function(wrap_pyfunction!(accumulator::_accumulator_from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(lpm::_lpm_solve, m)?)?;
     m.add_function(wrap_pyfunction!(lpm::_lpm_sweep, m)?)?;

@@ -2,17 +2,15 @@
 //! arrays, computed without the GIL.
 
 use faer::MatRef;
-use layerlaw_geometry::{
-    classifier_geometry, fit_law, neural_collapse_classifier, separation, separation_layers,
-    Labels, Separation, SeparationOptions,
-};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use layerlaw_experiments::{Classifier, ReportBuilder};
+use layerlaw_geometry::{fit_law, separation, Labels, NamedLayer, SeparationOptions};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::arrays::{self, with_features, FeatureArray};
-use crate::errors::geometry_error;
-use crate::report::{ClassifierReport, MeasureReport};
+use crate::errors::{experiment_error, geometry_error};
+use crate::report::{PyLawFit, PyReport};
 
 /// Checks an optional non-negative class count given from Python.
 pub fn class_count(num_classes: Option<i64>) -> PyResult<Option<usize>> {
@@ -131,9 +129,8 @@ fn classifier_args(
 }
 
 /// Measures every layer, fits the law over them in order and, with a classifier, computes NC3,
-/// NC4 and the minority/majority classifier geometry on the last layer. Returns the JSON report
-/// (shape of `layerlaw measure --json`) and each layer's class means; `layerlaw.measure` wraps
-/// both into a `Report`.
+/// NC4 and the minority/majority classifier geometry on the last layer; `layerlaw.measure`
+/// returns this `Report` (see [`crate::report`]).
 #[pyfunction]
 #[pyo3(signature = (layers, y, num_classes=None, classifier_weight=None, classifier_bias=None, minority=None))]
 pub fn _measure<'py>(
@@ -144,60 +141,36 @@ pub fn _measure<'py>(
     classifier_weight: Option<&Bound<'py, PyAny>>,
     classifier_bias: Option<&Bound<'py, PyAny>>,
     minority: Option<Vec<i64>>,
-) -> PyResult<(String, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<PyReport> {
     let k = class_count(num_classes)?;
     let raw = arrays::labels(y, "y")?;
     let arrays = layer_items(layers)?;
     let clf = classifier_args(classifier_weight, classifier_bias, minority)?;
-    let views: Vec<(String, _)> = arrays.iter().map(|(n, a)| (n.clone(), a.view())).collect();
-    let (json, means) = py.detach(|| -> PyResult<_> {
-        let labels = Labels::new(&raw, k).map_err(|e| geometry_error(e, Some("y")))?;
-        let opts = SeparationOptions::default();
-        // Every layer at once: pass 2 of one layer runs beside pass 1 of the next.
-        let features: Vec<_> = views.iter().map(|(_, view)| *view).collect();
-        let mut seps: Vec<(String, Separation)> = Vec::with_capacity(views.len());
-        for ((name, _), sep) in views
-            .iter()
-            .zip(separation_layers(&features, &labels, &opts))
-        {
-            let sep = sep.map_err(|e| geometry_error(e, Some(&format!("layer '{name}'"))))?;
-            seps.push((name.clone(), sep));
-        }
-        let classifier = match &clf {
-            None => None,
-            Some(c) => {
-                let (last_name, last) = views
-                    .last()
-                    .ok_or_else(|| PyRuntimeError::new_err("no layer"))?;
-                let context = format!("classifier against layer '{last_name}'");
-                let ctx = |e| geometry_error(e, Some(&context));
-                let w = MatRef::from_row_major_slice(&c.weight, c.rows, c.cols);
-                let collapse = with_features!(*last, |m| neural_collapse_classifier(
-                    m,
-                    &labels,
-                    w,
-                    c.bias.as_deref()
-                ))
-                .map_err(ctx)?;
-                let groups = classifier_geometry(w, &c.minority).map_err(ctx)?;
-                Some(ClassifierReport { collapse, groups })
-            }
-        };
-        MeasureReport::new(labels.counts().to_vec(), seps, classifier, Vec::new()).into_json()
-    })?;
-    let means = means
+    let views: Vec<NamedLayer<'_>> = arrays
         .iter()
-        .map(|m| arrays::matrix_to_numpy(py, m.as_ref()))
-        .collect::<PyResult<_>>()?;
-    Ok((json, means))
+        .map(|(name, a)| NamedLayer::new(name, a.view()))
+        .collect();
+    let report = py.detach(|| -> PyResult<_> {
+        let labels = Labels::new(&raw, k).map_err(|e| geometry_error(e, Some("y")))?;
+        let classifier = clf.as_ref().map(|c| Classifier {
+            weight: MatRef::from_row_major_slice(&c.weight, c.rows, c.cols),
+            bias: c.bias.as_deref(),
+            minority: &c.minority,
+        });
+        ReportBuilder::new(&labels)
+            .classifier(classifier)
+            .build(&views)
+            .map_err(experiment_error)
+    })?;
+    PyReport::new(py, report)
 }
 
 /// Fits the law of equi-separation $\ln D_l = \ln D_0 + l\ln\rho$ to fuzziness values
-/// $D_0, \dots, D_{L-1}$ (He & Su, PNAS 2023); returns the `LawFit` as JSON.
+/// $D_0, \dots, D_{L-1}$ (He & Su, PNAS 2023).
 #[pyfunction]
-pub fn _fit_law(d: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn _fit_law(d: &Bound<'_, PyAny>) -> PyResult<PyLawFit> {
     let d = arrays::vector_f64(d, "D")?;
-    let fit = fit_law(&d).map_err(|e| geometry_error(e, None))?;
-    serde_json::to_string(&fit)
-        .map_err(|e| PyRuntimeError::new_err(format!("could not serialise the fit: {e}")))
+    fit_law(&d)
+        .map(PyLawFit::from)
+        .map_err(|e| geometry_error(e, None))
 }

@@ -18,7 +18,9 @@ use pyo3::types::PyBytes;
 
 use crate::arrays;
 use crate::errors::geometry_error;
-use crate::report::{ClassifierReport, MeasureReport};
+use layerlaw_experiments::{ClassifierReport, Report};
+
+use crate::report::PyReport;
 
 /// Non-negative integer counts from any 1-D integer array or list.
 fn counts_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u64>> {
@@ -356,8 +358,8 @@ impl PyPass2 {
 /// Finishes every layer (`names[l]`, `bases[l]`, `passes[l]`), fits the law over them in
 /// order and, with `classifier_weight` (K×p of the last layer) and the pass-2 centre counts
 /// `agreement = (samples, disagree, classifier_correct, ncc_correct)`, adds NC3/NC4 and the
-/// minority/majority classifier geometry. Returns the JSON report and each layer's class
-/// means, as `_measure` does.
+/// minority/majority classifier geometry. Returns the same typed `Report` as `_measure`, built
+/// by `layerlaw_experiments::Report::from_separations`.
 #[pyfunction]
 #[pyo3(signature = (names, bases, passes, classifier_weight=None, agreement=None, minority=None, notes=None))]
 #[allow(clippy::too_many_arguments)]
@@ -370,7 +372,7 @@ pub fn _measure_statistics<'py>(
     agreement: Option<(u64, u64, u64, u64)>,
     minority: Option<Vec<usize>>,
     notes: Option<Vec<String>>,
-) -> PyResult<(String, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<PyReport> {
     if names.is_empty() || names.len() != bases.len() || names.len() != passes.len() {
         return Err(PyValueError::new_err(format!(
             "need one basis and one pass-2 state per layer: {} names, {} bases, {} states",
@@ -384,7 +386,7 @@ pub fn _measure_statistics<'py>(
         .transpose()?;
     let bases: Vec<Basis> = bases.iter().map(|b| b.inner.clone()).collect();
     let passes: Vec<Pass2> = passes.iter().map(|p| p.inner.clone()).collect();
-    let (json, means) = py.detach(|| -> PyResult<_> {
+    let report = py.detach(|| -> PyResult<_> {
         let mut seps: Vec<(String, Separation)> = Vec::with_capacity(names.len());
         for ((name, basis), pass2) in names.iter().zip(&bases).zip(&passes) {
             let sep = finish(basis, pass2)
@@ -415,19 +417,14 @@ pub fn _measure_statistics<'py>(
                 Some(ClassifierReport { collapse, groups })
             }
         };
-        MeasureReport::new(
+        Ok(Report::from_separations(
             last.counts().to_vec(),
             seps,
             classifier,
             notes.unwrap_or_default(),
-        )
-        .into_json()
+        ))
     })?;
-    let means = means
-        .iter()
-        .map(|m| arrays::matrix_to_numpy(py, m.as_ref()))
-        .collect::<PyResult<_>>()?;
-    Ok((json, means))
+    PyReport::new(py, report)
 }
 
 /// Counts a batch for NC4 (`CentreAgreement.update` of the geometry crate) and returns the

@@ -114,6 +114,22 @@ def test_measure_single_layer_has_no_law():
     x, y = clustered(90, 5, 3, seed=9)
     rep = layerlaw.measure([("only", x)], y)
     assert rep.law is None and rep.to_dict()["law"] is None
+    # The one failed-fit behaviour of every front end: law None and a note saying why.
+    assert any(n.startswith("law not fitted") and "at least 2 layers" in n for n in rep.notes)
+
+
+def test_reports_are_native_objects_with_dicts_like_the_cli():
+    x, y = clustered(120, 6, 3, seed=12)
+    rep = layerlaw.measure({"a": x, "b": np.tanh(x)}, y)
+    assert isinstance(rep, layerlaw.Report) and type(rep).__module__ == "layerlaw._layerlaw"
+    assert isinstance(rep.layers[0], layerlaw.LayerReport) and isinstance(rep.law, layerlaw.LawFit)
+    assert rep["b"] is rep.layers[1] and len(rep) == 2
+    with pytest.raises(KeyError):
+        rep["c"]
+    d = rep.to_dict()
+    assert d["layers"] == [layer.to_dict() for layer in rep.layers]
+    assert d["law"] == rep.law.to_dict() and d["definitions"] == rep.definitions
+    assert layerlaw.fit_law(rep.fuzziness) == rep.law
 
 
 def test_measure_with_classifier():

@@ -2,7 +2,9 @@
 
 * :func:`fuzziness` -- He & Su (PNAS 2023) separation fuzziness D = Tr(SS_w SS_b^+);
 * :func:`measure` -- every layer's D, NC1, NC2 (and NC3/NC4 with a classifier), and the law
-  fit ln D_l = ln D_0 + l ln(rho), as a :class:`Report` shaped like ``layerlaw measure --json``;
+  fit ln D_l = ln D_0 + l ln(rho), as a :class:`Report` (the report of ``layerlaw measure``;
+  ``Report.to_dict()`` has the shape of its ``--json`` output). A law that cannot be fitted
+  (one layer, a layer with D = 0) gives ``report.law is None`` and a note saying why;
 * :func:`fit_law` -- the law fit alone;
 * :class:`Accumulator` -- streaming, mergeable, picklable statistics for data that does not
   fit in memory or is spread over processes;
@@ -23,8 +25,17 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import lpm
-from ._layerlaw import Accumulator, __version__, _fit_law, _measure, fuzziness
-from ._reports import ClassifierReport, LawFit, LayerReport, Report
+from ._layerlaw import (
+    Accumulator,
+    ClassifierReport,
+    LawFit,
+    LayerReport,
+    Report,
+    __version__,
+    _fit_law,
+    _measure,
+    fuzziness,
+)
 
 __all__ = [
     "Accumulator",
@@ -56,16 +67,14 @@ def measure(
     flattened). ``num_classes`` defaults to max(y) + 1; every class in 0..K must occur.
     With ``classifier_weight`` (K x p, the last layer's dimension) and optional
     ``classifier_bias`` (K), the report also has NC3, NC4 and the geometry of the
-    ``minority`` and majority classifier rows.
+    ``minority`` and majority classifier rows. When the law cannot be fitted (a single layer,
+    a layer with D = 0), ``law`` is None and ``notes`` says why.
     """
     items = list(layers.items()) if isinstance(layers, Mapping) else layers
     minority_list = None if minority is None else [int(c) for c in minority]
-    text, means = _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list)
-    return Report._from_native(text, means)
+    return _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list)
 
 
 def fit_law(d: Any) -> LawFit:
     """Least-squares fit of ln D_l = ln D_0 + l ln(rho) to D_0, ..., D_{L-1} (at least two, all > 0)."""
-    import json
-
-    return LawFit._from_dict(json.loads(_fit_law(np.asarray(d, dtype=np.float64))))
+    return _fit_law(np.asarray(d, dtype=np.float64))

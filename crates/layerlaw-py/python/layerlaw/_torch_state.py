@@ -184,12 +184,11 @@ def finish(state: Any) -> Report:
     if state.classifier is not None:
         weight = np.asarray(state.classifier["weight"], dtype=np.float64)
         minority = state.classifier.get("minority") or None
-    text, means = _measure_statistics(
+    return _measure_statistics(
         state.names, bases, state.pass2, weight,
         None if state.agreement is None or weight is None else tuple(int(v) for v in state.agreement),
         minority, list(state.notes),
     )
-    return Report._from_native(text, means)
 
 
 def load(path: str) -> State:

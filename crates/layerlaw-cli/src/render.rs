@@ -1,0 +1,75 @@
+//! Presentation shared by the commands that measure layers (`measure`, `law`, `imbalance`): the
+//! per-layer table, the law line, notes, and the ln D_l chart.
+
+use layerlaw_experiments::LayerReport;
+use layerlaw_geometry::LawFit;
+
+use crate::output::{fmt_num, fmt_opt, Table};
+use crate::plot::{Chart, Mark, Series};
+
+/// Draws ln D_l against l with the fitted line.
+pub fn law_chart(title: &str, layers: &[LayerReport], law: Option<&LawFit>) -> Chart {
+    let mut series = vec![Series {
+        name: "ln D (measured)".into(),
+        points: layers
+            .iter()
+            .map(|l| (l.index as f64, l.fuzziness().ln()))
+            .collect(),
+        mark: Mark::Points,
+    }];
+    if let Some(fit) = law {
+        let last = layers.len().saturating_sub(1) as f64;
+        series.push(Series {
+            name: format!("fit: rho = {:.3}, r = {}", fit.rho, fmt_opt(fit.pearson_r)),
+            points: vec![
+                (0.0, fit.intercept),
+                (last, fit.intercept + fit.slope * last),
+            ],
+            mark: Mark::Line,
+        });
+    }
+    Chart {
+        title: title.to_string(),
+        x_label: "layer l".into(),
+        y_label: "ln D_l".into(),
+        series,
+    }
+}
+
+/// Prints the per-layer table and the fit.
+pub fn print_layers(layers: &[LayerReport], law: Option<&LawFit>, balanced: bool) {
+    let mut t = Table::new(&["layer", "l", "dim", "D (He-Su)", "NC1 (Papyan)", "ln D"]);
+    for l in layers {
+        t.row(vec![
+            l.name.clone(),
+            l.index.to_string(),
+            l.separation.dim.to_string(),
+            fmt_num(l.fuzziness()),
+            fmt_num(l.separation.nc1),
+            fmt_num(l.fuzziness().ln()),
+        ]);
+    }
+    print!("{}", t.render());
+    if balanced {
+        println!("balanced classes: D = K * NC1");
+    } else {
+        println!("imbalanced classes: D (n_k-weighted) and NC1 (unweighted class means) differ");
+    }
+    if let Some(f) = law {
+        println!(
+            "law of equi-separation: ln D_l = {:.4} + {:.4} l   rho = {:.4}   R^2 = {:.4}   Pearson r = {}",
+            f.intercept,
+            f.slope,
+            f.rho,
+            f.r2,
+            fmt_opt(f.pearson_r)
+        );
+    }
+}
+
+/// Prints every note as `note: ...` on stdout.
+pub fn print_notes(notes: &[String]) {
+    for note in notes {
+        println!("note: {note}");
+    }
+}
