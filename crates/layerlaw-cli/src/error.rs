@@ -14,6 +14,9 @@ pub enum CliError {
     /// Building a report or running an experiment failed.
     #[error(transparent)]
     Experiment(ExperimentError),
+    /// Loading or running an ONNX model failed.
+    #[error(transparent)]
+    Onnx(#[from] layerlaw_onnx::OnnxError),
     /// The Layer-Peeled Model problem was invalid.
     #[error(transparent)]
     Lpm(#[from] layerlaw_lpm::LpmError),

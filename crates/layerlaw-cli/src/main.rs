@@ -7,6 +7,8 @@ mod imbalance;
 mod law;
 mod lpm_cmd;
 mod measure;
+mod measure_model;
+mod model_inputs;
 mod output;
 mod plot;
 mod progress;
@@ -26,6 +28,8 @@ struct Cli {
 enum Command {
     /// Separation fuzziness, NC1-NC4 and the law fit of features saved from any framework.
     Measure(measure::MeasureArgs),
+    /// Every layer of an ONNX classifier over a dataset or an input file: D, NC1-NC4 and the law fit.
+    MeasureModel(measure_model::MeasureModelArgs),
     /// Train a feedforward net and test the law of equi-separation (He & Su 2023, Figure 1).
     Law(law::LawArgs),
     /// The Layer-Peeled Model: solve one problem or sweep the imbalance ratio.
@@ -41,6 +45,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Measure(a) => measure::run(a),
+        Command::MeasureModel(a) => measure_model::run(a),
         Command::Law(a) => law::run(a),
         Command::Lpm { command } => lpm_cmd::run(command),
         Command::Imbalance(a) => imbalance::run(a),
