@@ -74,6 +74,7 @@ def main():
     p.add_argument("--chunk", type=int, default=64)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--models", default="small,resnet18", help="comma-separated: small, resnet18")
     p.add_argument("--cargo-profile", default="release",
                    help="cargo profile of the Rust example (dev: dependencies at opt-level 3, debug assertions on)")
     a = p.parse_args()
@@ -81,11 +82,12 @@ def main():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(3)
     x = torch.rand(a.images, 3, 32, 32, generator=g) * 2 - 1
-    models = {
-        "small ResNet (8/16 channels, 2 blocks)": ResNet(),
-        "ResNet18 (64-512 channels, 8 blocks)": ResNet(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2),
-                                                        classes=10),
+    all_models = {
+        "small": ("small ResNet (8/16 channels, 2 blocks)", ResNet),
+        "resnet18": ("ResNet18 (64-512 channels, 8 blocks)",
+                     lambda: ResNet(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), classes=10)),
     }
+    models = {all_models[k][0]: all_models[k][1]() for k in a.models.split(",")}
     print(f"torch {torch.__version__}, {a.threads} threads, {a.images} images 3x32x32, chunk {a.chunk}, "
           f"cargo profile {a.cargo_profile}")
     with tempfile.TemporaryDirectory() as tmp:

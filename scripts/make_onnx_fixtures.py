@@ -19,7 +19,8 @@ A hooked module is matched to the ONNX node of the same kind (Relu for ReLU, Add
 sum, Flatten, GlobalAveragePool, Gemm/MatMul for Linear, BatchNormalization), in graph order, and
 the match is checked against ONNX Runtime, so a wrong match fails here.
 
-It also writes ``two_inputs.onnx`` (a model with two graph inputs) and ``unsupported_op.onnx`` (an
+It also writes ``activations.onnx`` (SiLU and Erf-GELU decompositions and a MatMul head, with
+float64 numpy reference values), ``two_inputs.onnx`` (a model with two graph inputs) and ``unsupported_op.onnx`` (an
 ``LpPool`` node, which the ONNX engine does not implement) for the error tests.
 
 Deterministic: fixed seeds, CPU, float32.
@@ -315,6 +316,49 @@ def unsupported_op(out):
     onnx.save(model, os.path.join(out, "unsupported_op.onnx"))
 
 
+def activations(out):
+    """A hand-written graph: MatMul + bias, SiLU as x * Sigmoid(x), GELU through Erf, MatMul head.
+
+    Reference values in float64 numpy, written to ``activations.npz`` (``input``, ``silu``,
+    ``gelu``, ``W2``, ``b2``).
+    """
+    rng = np.random.default_rng(4)
+    w1 = rng.standard_normal((4, 6)).astype(np.float32)
+    b1 = rng.standard_normal(6).astype(np.float32)
+    w2 = rng.standard_normal((6, 3)).astype(np.float32)
+    b2 = rng.standard_normal(3).astype(np.float32)
+    c = lambda name, v: oh.make_tensor(name, onnx.TensorProto.FLOAT, np.shape(v), np.ravel(v).tolist())
+    nodes = [
+        oh.make_node("MatMul", ["x", "W1"], ["h1"], name="fc1"),
+        oh.make_node("Add", ["h1", "b1"], ["a1"], name="fc1_bias"),
+        oh.make_node("Sigmoid", ["a1"], ["s"], name="silu_sigmoid"),
+        oh.make_node("Mul", ["a1", "s"], ["g1"], name="silu_mul"),
+        oh.make_node("Div", ["g1", "sqrt2"], ["d"], name="gelu_div"),
+        oh.make_node("Erf", ["d"], ["e"], name="gelu_erf"),
+        oh.make_node("Add", ["e", "one"], ["e1"], name="gelu_add"),
+        oh.make_node("Mul", ["g1", "e1"], ["m"], name="gelu_mul"),
+        oh.make_node("Mul", ["m", "half"], ["g2"], name="gelu_half"),
+        oh.make_node("MatMul", ["g2", "W2"], ["h2"], name="fc2"),
+        oh.make_node("Add", ["h2", "b2"], ["logits"], name="fc2_bias"),
+    ]
+    inits = [c("W1", w1), c("b1", b1), c("W2", w2), c("b2", b2), c("sqrt2", np.float32(np.sqrt(2))),
+             c("one", np.float32(1)), c("half", np.float32(0.5))]
+    graph = oh.make_graph(
+        nodes, "activations", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 4])],
+        [oh.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["batch", 3])], inits)
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 14)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out, "activations.onnx"))
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    a1 = x.astype(np.float64) @ w1 + b1
+    silu = a1 / (1 + np.exp(-a1))
+    from math import erf
+    gelu = 0.5 * silu * (1 + np.vectorize(erf)(silu / np.sqrt(2)))
+    np.savez_compressed(os.path.join(out, "activations.npz"), input=x, silu=silu.astype(np.float32),
+                        gelu=gelu.astype(np.float32), W2=w2, b2=b2)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "crates", "layerlaw-onnx", "tests", "fixtures")
@@ -337,6 +381,7 @@ def main():
     write_fixture(out, "resnet_dynamo_external", resnet, xi[:2], xi, "dynamo", 18, True, external=True)
     two_inputs(out)
     unsupported_op(out)
+    activations(out)
 
 
 if __name__ == "__main__":

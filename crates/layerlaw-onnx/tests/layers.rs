@@ -244,3 +244,33 @@ fn a_fixed_batch_model_runs_its_batch_whatever_the_chunk() {
         assert_eq!(v.len(), 6 * d);
     }
 }
+
+/// `activations.onnx`: x → MatMul+bias → SiLU (`a * Sigmoid(a)`) → GELU through `Erf`
+/// (`0.5 * g * (1 + Erf(g / sqrt 2))`) → MatMul+bias, with float64 numpy references.
+#[test]
+fn decomposed_activations_and_a_matmul_head() {
+    let model = OnnxModel::load(fixture("activations.onnx")).unwrap();
+    let names: Vec<String> = model.default_layers().into_iter().map(|l| l.name).collect();
+    // The blocks end at the gating products, not at Sigmoid or Erf.
+    assert_eq!(names, ["input", "silu_mul", "gelu_half"]);
+    let (_, values, _) = collect(&model, &["silu_mul", "gelu_half"], 2, 2);
+    let (_, silu) = npz_array("activations.npz", "silu");
+    let (_, gelu) = npz_array("activations.npz", "gelu");
+    assert!(relative_error(&values[0], &silu) <= 1e-5);
+    assert!(relative_error(&values[1], &gelu) <= 1e-5);
+    // MatMul head: W = W2ᵀ (3×6), bias from the Add after it.
+    let c = model.classifier().unwrap().unwrap();
+    let (_, w2) = npz_array("activations.npz", "W2");
+    let (_, b2) = npz_array("activations.npz", "b2");
+    assert_eq!((c.node.as_str(), c.classes, c.dim), ("fc2", 3, 6));
+    for k in 0..3 {
+        for j in 0..6 {
+            assert_eq!(c.weight[k * 6 + j], w2[j * 3 + k]);
+        }
+    }
+    assert_eq!(c.bias.unwrap(), b2);
+    // Only bias additions here: `add` (residual sums) is refused with the reason.
+    let e = model.select(&["add"]).unwrap_err();
+    assert!(matches!(e, OnnxError::BadLayer { .. }), "{e}");
+    assert!(e.to_string().contains("only add constants"), "{e}");
+}
