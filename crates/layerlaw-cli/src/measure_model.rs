@@ -146,7 +146,15 @@ pub fn run(args: &MeasureModelArgs) -> Result<(), CliError> {
     let w = weight
         .as_deref()
         .map(|v| MatRef::from_row_major_slice(v, inputs.num_classes, last_dim));
-    let (separations, agreement) = pass_two(&runner, &inputs, (args.chunk, total), &names, &bases, w, quiet)?;
+    let (separations, agreement) = pass_two(
+        &runner,
+        &inputs,
+        (args.chunk, total),
+        &names,
+        &bases,
+        w,
+        quiet,
+    )?;
     let classifier_report = match (w, agreement) {
         (Some(w), Some(counts)) => {
             let last = names.last().cloned().unwrap_or_default();
@@ -204,7 +212,11 @@ fn load_inputs(args: &MeasureModelArgs, model: &OnnxModel) -> Result<ModelInputs
 }
 
 fn list_layers(model: &OnnxModel, inputs: &ModelInputs) -> Result<(), CliError> {
-    let rows = model.input_shape().fixed_batch().unwrap_or(8).min(inputs.shape[0]);
+    let rows = model
+        .input_shape()
+        .fixed_batch()
+        .unwrap_or(8)
+        .min(inputs.shape[0]);
     let per_row: usize = inputs.shape[1..].iter().product();
     let mut shape = inputs.shape.clone();
     shape[0] = rows;
@@ -217,7 +229,12 @@ fn list_layers(model: &OnnxModel, inputs: &ModelInputs) -> Result<(), CliError> 
             info.op.clone(),
             format!("{:?}", info.output_shape),
             info.dim().to_string(),
-            if defaults.contains(&info.name) { "yes" } else { "" }.to_string(),
+            if defaults.contains(&info.name) {
+                "yes"
+            } else {
+                ""
+            }
+            .to_string(),
         ]);
     }
     println!("{}: input {}", model.path().display(), model.input_shape());
@@ -245,25 +262,30 @@ fn pass_one(
     let bar = progress::bar(total, "pass 1", quiet);
     let mut states: Vec<(String, Pass1)> = Vec::new();
     let mut offset = 0;
-    runner.run_chunks(&inputs.x, &inputs.shape, chunk, |_, rows: &[NamedLayer<'_>]| {
-        let b = rows.first().map_or(0, NamedLayer::nrows);
-        let labels = &inputs.labels[offset..offset + b];
-        if states.is_empty() {
-            for layer in rows {
-                let state = Pass1::new(inputs.num_classes, layer.ncols())
-                    .map_err(|e| layer_error(layer.name, e))?;
-                states.push((layer.name.to_string(), state));
+    runner.run_chunks(
+        &inputs.x,
+        &inputs.shape,
+        chunk,
+        |_, rows: &[NamedLayer<'_>]| {
+            let b = rows.first().map_or(0, NamedLayer::nrows);
+            let labels = &inputs.labels[offset..offset + b];
+            if states.is_empty() {
+                for layer in rows {
+                    let state = Pass1::new(inputs.num_classes, layer.ncols())
+                        .map_err(|e| layer_error(layer.name, e))?;
+                    states.push((layer.name.to_string(), state));
+                }
             }
-        }
-        for ((name, state), layer) in states.iter_mut().zip(rows) {
-            state
-                .update(layer.features, labels)
-                .map_err(|e| layer_error(name, e))?;
-        }
-        offset += b;
-        bar.inc(1);
-        Ok::<(), CliError>(())
-    })?;
+            for ((name, state), layer) in states.iter_mut().zip(rows) {
+                state
+                    .update(layer.features, labels)
+                    .map_err(|e| layer_error(name, e))?;
+            }
+            offset += b;
+            bar.inc(1);
+            Ok::<(), CliError>(())
+        },
+    )?;
     bar.finish_and_clear();
     let opts = SeparationOptions::default();
     let mut names = Vec::with_capacity(states.len());
@@ -290,27 +312,32 @@ fn pass_two(
     let mut states: Vec<Pass2> = bases.iter().map(Pass2::new).collect();
     let mut agreement = w.map(|_| CentreAgreement::default());
     let mut offset = 0;
-    runner.run_chunks(&inputs.x, &inputs.shape, chunk, |index, rows: &[NamedLayer<'_>]| {
-        let b = rows.first().map_or(0, NamedLayer::nrows);
-        let labels = &inputs.labels[offset..offset + b];
-        for (l, layer) in rows.iter().enumerate() {
-            states[l]
-                .update(&bases[l], layer.features, labels)
-                .map_err(|e| layer_error(&names[l], e))?;
-        }
-        if let (Some(counts), Some(w), Some(last)) = (agreement.as_mut(), w, rows.last()) {
-            let basis = &bases[bases.len() - 1];
-            counts
-                .update(basis, index as u64, last.features, labels, w, None)
-                .map_err(|source| ExperimentError::Classifier {
-                    layer: last.name.to_string(),
-                    source,
-                })?;
-        }
-        offset += b;
-        bar.inc(1);
-        Ok::<(), CliError>(())
-    })?;
+    runner.run_chunks(
+        &inputs.x,
+        &inputs.shape,
+        chunk,
+        |index, rows: &[NamedLayer<'_>]| {
+            let b = rows.first().map_or(0, NamedLayer::nrows);
+            let labels = &inputs.labels[offset..offset + b];
+            for (l, layer) in rows.iter().enumerate() {
+                states[l]
+                    .update(&bases[l], layer.features, labels)
+                    .map_err(|e| layer_error(&names[l], e))?;
+            }
+            if let (Some(counts), Some(w), Some(last)) = (agreement.as_mut(), w, rows.last()) {
+                let basis = &bases[bases.len() - 1];
+                counts
+                    .update(basis, index as u64, last.features, labels, w, None)
+                    .map_err(|source| ExperimentError::Classifier {
+                        layer: last.name.to_string(),
+                        source,
+                    })?;
+            }
+            offset += b;
+            bar.inc(1);
+            Ok::<(), CliError>(())
+        },
+    )?;
     bar.finish_and_clear();
     let mut out = Vec::with_capacity(names.len());
     for ((name, basis), state) in names.iter().zip(bases).zip(&states) {
@@ -325,7 +352,11 @@ fn pass_two(
 /// Model runs per pass: the model's fixed batch, else `chunk` rows at a time.
 fn runs(model: &OnnxModel, inputs: &ModelInputs, chunk: usize) -> u64 {
     let n = inputs.shape[0];
-    let rows = model.input_shape().fixed_batch().unwrap_or(chunk.min(n)).max(1);
+    let rows = model
+        .input_shape()
+        .fixed_batch()
+        .unwrap_or(chunk.min(n))
+        .max(1);
     n.div_ceil(rows) as u64
 }
 
@@ -338,11 +369,20 @@ fn present(
     let model = args.model.display().to_string();
     if let Some(path) = &args.plot {
         let title = format!("Separation fuzziness by layer: {model}");
-        plot::render(&law_chart(&title, &report.layers, report.law.as_ref()), path)?;
+        plot::render(
+            &law_chart(&title, &report.layers, report.law.as_ref()),
+            path,
+        )?;
     }
     if let Some(dir) = &args.out {
         create_dir(dir)?;
-        write_json(&dir.join("report.json"), &ModelJson { model: model.clone(), report })?;
+        write_json(
+            &dir.join("report.json"),
+            &ModelJson {
+                model: model.clone(),
+                report,
+            },
+        )?;
         let argv: Vec<String> = std::env::args().collect();
         let config = json!({
             "model": model,

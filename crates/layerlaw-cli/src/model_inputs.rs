@@ -154,7 +154,11 @@ pub fn from_file(path: &Path, input_key: &str, labels_key: &str) -> Result<Model
     let missing = |flag: &str, key: &str| {
         CliError::usage(
             flag,
-            format!("{} has no array {key:?} (it has: {})", path.display(), keys()),
+            format!(
+                "{} has no array {key:?} (it has: {})",
+                path.display(),
+                keys()
+            ),
         )
     };
     let inputs = file
@@ -169,14 +173,21 @@ pub fn from_file(path: &Path, input_key: &str, labels_key: &str) -> Result<Model
         ArrayData::Int(_) => {
             return Err(CliError::usage(
                 "input-key",
-                format!("{:?} in {} holds integers, not model inputs", input_key, path.display()),
+                format!(
+                    "{:?} in {} holds integers, not model inputs",
+                    input_key,
+                    path.display()
+                ),
             ))
         }
     };
     let ArrayData::Int(y) = &labels.data else {
         return Err(CliError::usage(
             "labels",
-            format!("{labels_key:?} in {} is not an integer array", path.display()),
+            format!(
+                "{labels_key:?} in {} is not an integer array",
+                path.display()
+            ),
         ));
     };
     if inputs.shape.len() < 2 || inputs.rows() != y.len() {
