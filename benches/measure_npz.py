@@ -2,8 +2,14 @@
 """End-to-end benchmark of `layerlaw measure FILE.npz` against the official numpy/scipy method
 reading the same file, in one run.
 
-Usage: measure_npz.py [--bin PATH] [--n 20000] [--p 512] [--layers 6] [--classes 10]
-                      [--repeats 5] [--official-repeats 3] [--dir DIR] [--compressed]
+Usage: measure_npz.py [--bin PATH | --cmd TEMPLATE] [--n 20000] [--p 512] [--layers 6]
+                      [--classes 10] [--repeats 5] [--official-repeats 3] [--dir DIR]
+                      [--compressed]
+
+--cmd times another command instead, e.g. the reading and statistics path alone:
+  --cmd "$CARGO_TARGET_DIR/release/examples/measure_file {file}"
+  (cargo build --release -p layerlaw-io --example measure_file); it must print JSON with
+  layers[].fuzziness on stdout.
 
 1. Writes FILE.npz with numpy.savez (stored members; --compressed: savez_compressed): `labels`
    (int64, balanced) and `layer0..layerL-1` (n x p float32) whose class means shrink
@@ -23,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -60,10 +67,10 @@ def official(path):
     return time.perf_counter() - t0, d
 
 
-def run_layerlaw(binary, path):
+def run_layerlaw(cmd, path):
     t0 = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-v", binary, "measure", path, "--json"],
+        ["/usr/bin/time", "-v"] + [a.replace("{file}", path) for a in shlex.split(cmd)],
         capture_output=True,
         text=True,
         check=True,
@@ -78,6 +85,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     target = os.environ.get("CARGO_TARGET_DIR", "target")
     ap.add_argument("--bin", default=os.path.join(target, "release", "layerlaw"))
+    ap.add_argument("--cmd", default=None, help="command to time instead of BIN measure {file} --json")
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--p", type=int, default=512)
     ap.add_argument("--layers", type=int, default=6)
@@ -87,14 +95,15 @@ def main():
     ap.add_argument("--dir", default=None, help="where to write the .npz (default: a temporary directory)")
     ap.add_argument("--compressed", action="store_true", help="numpy.savez_compressed instead of numpy.savez")
     args = ap.parse_args()
+    cmd = args.cmd or f"{shlex.quote(args.bin)} measure {{file}} --json"
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = os.path.join(tmp, "features.npz")
         write_workload(path, args.n, args.p, args.layers, args.classes, args.compressed)
         size = os.path.getsize(path)
         load_before = os.getloadavg()
-        run_layerlaw(args.bin, path)  # warm-up: page cache, binary
-        runs = [run_layerlaw(args.bin, path) for _ in range(args.repeats)]
+        run_layerlaw(cmd, path)  # warm-up: page cache, binary
+        runs = [run_layerlaw(cmd, path) for _ in range(args.repeats)]
         walls = [r[0] for r in runs]
         rss = max(r[1] for r in runs) * 1024
         d_layerlaw = runs[-1][2]
@@ -106,6 +115,7 @@ def main():
     t_ll = statistics.median(walls)
     rel = max(abs(a - b) / abs(b) for a, b in zip(d_layerlaw, d_off))
     print(json.dumps({
+        "command": cmd,
         "workload": {"n": args.n, "p": args.p, "layers": args.layers, "classes": args.classes,
                      "dtype": "float32", "compressed": args.compressed, "file_bytes": size},
         "numpy": np.__version__,
