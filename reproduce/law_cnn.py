@@ -67,7 +67,7 @@ def run_one(name: str, args: argparse.Namespace, ds: data.Dataset, dev: torch.de
     model = build(name, x.shape[1], args.width, args.features).to(dev)
     opt = common.make_optimizer(model, args.optimizer, args.lr)
     tracker = LawTracker(model, (x, y), every=args.every, layers=law_points(model, args.features),
-                         num_classes=10, bn=args.bn, classifier=model.classifier)
+                         num_classes=10, bn=args.bn, classifier=model.classifier, engine=args.engine)
     gen = torch.Generator().manual_seed(args.seed)
     tracker.step(0, train_acc=common.accuracy(common.predict(model, x, dev), y))
     train_s = 0.0
@@ -125,6 +125,8 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     p.add_argument("--lr", type=float, default=None, help="paper grid 3e-5..3e-3 (default 3e-4; --quick 1e-3)")
     p.add_argument("--features", choices=("block", "layer"), default="block", help="residual nets: points")
     p.add_argument("--bn", choices=("train", "eval"), default="train", help="BatchNorm mode when measuring")
+    p.add_argument("--engine", choices=("features", "streaming"), default="features",
+                   help="LawTracker engine: stored probe features, or layerlaw.torch's two passes in O(pK) memory")
     p.add_argument("--every", type=int, default=None, help="measure every N epochs (default: epochs/10)")
     p.add_argument("--seed", type=int, default=666)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's; --quick: 2)")

@@ -36,7 +36,7 @@ def train(args: argparse.Namespace, x: torch.Tensor, y: torch.Tensor, xt: torch.
     opt = common.make_optimizer(model, args.optimizer, args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     tracker = LawTracker(model, (x, y), every=args.every, num_classes=10, bn=args.bn,
-                         classifier=model.classifier) if track else None
+                         classifier=model.classifier, engine=args.engine) if track else None
     clock = common.timer()
     if tracker is not None:
         tracker.step(0)
@@ -67,6 +67,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--per-class", type=int, default=100)
     p.add_argument("--bn", choices=("eval", "train"), default="eval", help="BatchNorm mode when measuring")
+    p.add_argument("--engine", choices=("features", "streaming"), default="features",
+                   help="LawTracker engine: stored probe features, or layerlaw.torch's two passes in O(pK) memory")
     p.add_argument("--data", choices=("fashion-mnist", "mnist"), default="fashion-mnist")
     p.add_argument("--seed", type=int, default=666)
     p.add_argument("--threads", type=int, default=None)
