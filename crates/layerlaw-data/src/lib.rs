@@ -11,7 +11,8 @@
 //!
 //! References: He & Su, "A law of data separation in deep learning", PNAS 120(36) (2023);
 //! Fang, He, Long & Su, "Exploring deep neural networks via layer-peeled model", PNAS 118(43)
-//! (2021); the setup is summarised in `shared/reference/papers.md` §1.3.
+//! (2021); the setup is summarised in `docs/definitions.md`, "GFNN training" and "Deep-net
+//! training".
 
 mod checksum;
 mod cifar;

@@ -98,9 +98,9 @@ impl Dataset {
 /// Network architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Architecture {
-    /// He & Su's GFNN (papers.md §1.3): `Linear(d,h) → BN1d → ReLU`, then `(depth−2) ×
-    /// [Linear(h,h) → BN1d → ReLU]`, then `Linear(h,K)`. `batchnorm: false` / `relu: false` give the
-    /// paper's negative controls (Linear+ReLU, Linear+BN).
+    /// He & Su's GFNN (`docs/definitions.md`, "GFNN architecture"): `Linear(d,h) → BN1d → ReLU`,
+    /// then `(depth−2) × [Linear(h,h) → BN1d → ReLU]`, then `Linear(h,K)`. `batchnorm: false` /
+    /// `relu: false` give the paper's negative controls (Linear+ReLU, Linear+BN).
     Fnn {
         /// Hidden width $h$.
         width: usize,
@@ -111,9 +111,11 @@ pub enum Architecture {
         /// Use ReLU after every hidden block.
         relu: bool,
     },
-    /// VGG11 in the kuangliu/pytorch-cifar style with the LPM code's fc head (papers.md §2.6).
+    /// VGG11 in the kuangliu/pytorch-cifar style with the LPM code's fc head
+    /// (`docs/definitions.md`, "VGG11 and ResNet18").
     Vgg11,
-    /// ResNet18 (BasicBlock [2,2,2,2]) in the kuangliu/pytorch-cifar style (papers.md §2.6).
+    /// ResNet18 (BasicBlock [2,2,2,2]) in the kuangliu/pytorch-cifar style
+    /// (`docs/definitions.md`, "VGG11 and ResNet18").
     ResNet18,
 }
 
@@ -164,9 +166,10 @@ impl Device {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BnMeasureMode {
     /// Train-mode statistics of consecutive, unshuffled batches of `batch` training points (the
-    /// official code's behaviour, papers.md §1.3/§1.7); running statistics are NOT updated.
+    /// published GFNN code's behaviour, `docs/definitions.md`, "BN measurement mode"); running
+    /// statistics are NOT updated.
     Train {
-        /// Measurement batch size (100 in the official code).
+        /// Measurement batch size (100 in the published GFNN code).
         batch: usize,
     },
     /// Eval mode: running statistics.
@@ -179,7 +182,8 @@ impl Default for BnMeasureMode {
     }
 }
 
-/// A full training configuration. Defaults follow the official code (papers.md §1.3, §2.6).
+/// A full training configuration. Defaults follow the papers' published code
+/// (`docs/definitions.md`, "GFNN training" and "Deep-net training").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainConfig {
     /// The network.
@@ -204,7 +208,8 @@ pub struct TrainConfig {
     pub bn_measure: BnMeasureMode,
     /// Per-class loss weights $w_k$: loss $= \sum_i w_{y_i}\ell_i / \sum_i w_{y_i}$ per batch.
     pub class_loss_weights: Option<Vec<f32>>,
-    /// Per training example: times shown per epoch (oversampling, papers.md §2.7).
+    /// Per training example: times shown per epoch (oversampling, `docs/definitions.md`,
+    /// "Oversampling and weighted minibatches").
     pub sample_repeats: Option<Vec<usize>>,
     /// Worker threads (rayon pool); `None` = 1 for the FNN (deterministic and fastest at these sizes),
     /// all cores for the CNNs.
@@ -240,8 +245,9 @@ impl TrainConfig {
         }
     }
 
-    /// The Fang et al. LPM deep-net setting (papers.md §2.6) for `architecture`: momentum SGD lr 0.1,
-    /// weight decay 5e-4, 350 epochs, batch 128, seed 666, features in BN eval mode.
+    /// The Fang et al. LPM deep-net setting (`docs/definitions.md`, "Deep-net training") for
+    /// `architecture`: momentum SGD lr 0.1, weight decay 5e-4, 350 epochs, batch 128, seed 666,
+    /// features in BN eval mode.
     pub fn cnn_default(architecture: Architecture) -> Self {
         TrainConfig {
             architecture,
@@ -254,7 +260,8 @@ impl TrainConfig {
     }
 
     /// Learning rate of epoch `epoch` (from 0): $\eta$ for $e < \lfloor E/3 \rfloor$, $\eta/10$ for
-    /// $e < \lfloor 2E/3 \rfloor$, else $\eta/100$ (official `adjust_learning_rate`, papers.md §1.3).
+    /// $e < \lfloor 2E/3 \rfloor$, else $\eta/100$ (`docs/definitions.md`, "Learning-rate
+    /// schedule").
     pub fn lr_at(&self, epoch: usize) -> f64 {
         if epoch < self.epochs / 3 {
             self.lr
@@ -327,24 +334,7 @@ impl TrainConfig {
             return bad("threads", "0".into(), "must be positive");
         }
         if let Some(w) = &self.class_loss_weights {
-            if w.len() != data.num_classes {
-                return Err(TrainError::ClassLossWeights {
-                    reason: "length differs from num_classes",
-                    class: None,
-                });
-            }
-            if let Some(k) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(TrainError::ClassLossWeights {
-                    reason: "weight is negative or not finite",
-                    class: Some(k),
-                });
-            }
-            if w.iter().all(|&v| v == 0.0) {
-                return Err(TrainError::ClassLossWeights {
-                    reason: "all weights are zero",
-                    class: None,
-                });
-            }
+            check_class_weights(w, data.num_classes)?;
         }
         if let Some(r) = &self.sample_repeats {
             if r.len() != data.n {
@@ -373,4 +363,28 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// Checks per-class loss weights for `num_classes` classes: one per class, finite and $\ge 0$, not
+/// all zero. Errors: [`TrainError::ClassLossWeights`] naming the class at fault, if any.
+pub(crate) fn check_class_weights(weights: &[f32], num_classes: usize) -> Result<(), TrainError> {
+    if weights.len() != num_classes {
+        return Err(TrainError::ClassLossWeights {
+            reason: "length differs from num_classes",
+            class: None,
+        });
+    }
+    if let Some(k) = weights.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+        return Err(TrainError::ClassLossWeights {
+            reason: "weight is negative or not finite",
+            class: Some(k),
+        });
+    }
+    if weights.iter().all(|&v| v == 0.0) {
+        return Err(TrainError::ClassLossWeights {
+            reason: "all weights are zero",
+            class: None,
+        });
+    }
+    Ok(())
 }

@@ -112,6 +112,57 @@ pub enum TrainError {
         /// Learning rate in use.
         lr: f64,
     },
+    /// The loss of one mini-batch is NaN or infinite (a model's own `train_step`; the training
+    /// loop reports [`TrainError::NonFiniteLoss`] with the epoch instead). The parameters and the
+    /// optimiser state are left as they were.
+    #[error(
+        "loss of the mini-batch at optimiser step {step} ({rows} rows) is {loss} (lr = {lr}); \
+         parameters not updated; try a smaller learning rate"
+    )]
+    NonFiniteBatchLoss {
+        /// The loss value found.
+        loss: f64,
+        /// Optimiser steps taken before this one (the index of this step, from 0).
+        step: u64,
+        /// Rows in the mini-batch.
+        rows: usize,
+        /// Learning rate of the step.
+        lr: f64,
+    },
+    /// The names, dimensions and data buffers of a [`crate::LayerActivations`] differ in length.
+    #[error(
+        "layer activations list {names} names, {dims} dimensions and {data} data buffers; \
+         they must be equal"
+    )]
+    LayerTable {
+        /// Number of names.
+        names: usize,
+        /// Number of dimensions.
+        dims: usize,
+        /// Number of data buffers.
+        data: usize,
+    },
+    /// A layer of a [`crate::LayerActivations`] has another number of rows than the first layer.
+    #[error("layer `{layer}` has {rows} rows, but layer `{first}` has {expected}")]
+    LayerRows {
+        /// The layer at fault.
+        layer: String,
+        /// Its number of rows.
+        rows: usize,
+        /// The first layer.
+        first: String,
+        /// The first layer's number of rows.
+        expected: usize,
+    },
+    /// A layer of a [`crate::LayerActivations`] cannot be viewed as an n×dim feature matrix.
+    #[error("layer `{layer}` is not an n×dim feature matrix: {source}")]
+    LayerView {
+        /// The layer at fault.
+        layer: String,
+        /// Why (zero dimension, or a length that is not a multiple of it).
+        #[source]
+        source: layerlaw_geometry::GeometryError,
+    },
     /// Parameters passed to a `from_parameters` constructor do not fit the architecture.
     #[error("parameter tensor {index}: {reason} (expected {expected} values, got {actual})")]
     ParameterShape {

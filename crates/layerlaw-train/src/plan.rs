@@ -1,7 +1,8 @@
 //! Epoch plans: which training rows go into which mini-batch.
 //!
 //! Mirrors PyTorch's `DataLoader(shuffle=True, drop_last=False)` and the LPM code's oversampling
-//! (`utils.get_weighted_minibatches_idx`, papers.md §2.7): every row `i` appears `repeats[i]` times per
+//! (`utils.get_weighted_minibatches_idx`; `docs/definitions.md`,
+//! "Oversampling and weighted minibatches"): every row `i` appears `repeats[i]` times per
 //! epoch (the extra copies appended after `0..n`), the list is shuffled, then cut into batches of
 //! `batch_size` with the last partial batch kept. PyTorch's RNG cannot be reproduced, so the shuffles
 //! come from `ChaCha8Rng` instead.

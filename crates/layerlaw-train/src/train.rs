@@ -1,11 +1,14 @@
-//! The training loop shared by all architectures.
+//! The training loop shared by all architectures. It drives an [`Engine`]; each model's engine
+//! lives beside the model (`fnn::engine`, `cnn::engine`).
 
-use crate::config::{Architecture, BnMeasureMode, Dataset, TrainConfig};
+use crate::cnn::engine::CnnEngine;
+use crate::config::{Architecture, Dataset, TrainConfig};
+use crate::engine::{Batch, Classifier, Engine};
 use crate::error::TrainError;
-use crate::fnn::{FnnModel, FnnSpec, StepResult};
-use crate::optim::Optimizer;
+use crate::fnn::engine::FnnEngine;
+use crate::fnn::FnnSpec;
 use crate::plan::epoch_plan;
-use crate::report::{EpochStats, LayerFeatures, TrainObserver, TrainOutcome};
+use crate::report::{EpochStats, TrainObserver, TrainOutcome};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -13,51 +16,7 @@ use std::time::Instant;
 /// Stream of the ChaCha8 generator used for shuffling (stream 0 initialises the weights).
 const SHUFFLE_STREAM: u64 = 1;
 
-/// What the training loop needs from a model (kept private: no framework type escapes the crate).
-pub(crate) trait Engine: Send {
-    /// One optimiser step on a gathered mini-batch.
-    fn train_step(
-        &mut self,
-        x: &[f32],
-        y: &[usize],
-        lr: f64,
-        weights: Option<&[f32]>,
-    ) -> StepResult;
-    /// Features of `n` points, without changing the model.
-    fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures;
-    /// Eval-mode logits, `n × K`.
-    fn logits(&mut self, x: &[f32], n: usize) -> Vec<f32>;
-    /// Classifier `(W, b, p)`.
-    fn classifier(&self) -> (Vec<f32>, Vec<f32>, usize);
-}
-
-struct FnnEngine {
-    model: FnnModel,
-    opt: Optimizer,
-}
-
-impl Engine for FnnEngine {
-    fn train_step(
-        &mut self,
-        x: &[f32],
-        y: &[usize],
-        lr: f64,
-        weights: Option<&[f32]>,
-    ) -> StepResult {
-        self.model.train_step(&mut self.opt, x, y, lr, weights)
-    }
-    fn features(&mut self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures {
-        self.model.forward_all(x, n, mode)
-    }
-    fn logits(&mut self, x: &[f32], n: usize) -> Vec<f32> {
-        self.model.logits(x, n)
-    }
-    fn classifier(&self) -> (Vec<f32>, Vec<f32>, usize) {
-        let (w, b) = self.model.classifier();
-        (w, b, self.model.spec().width)
-    }
-}
-
+/// The engine of `cfg.architecture`: the model beside its optimiser.
 fn build_engine(
     cfg: &TrainConfig,
     data: &Dataset,
@@ -78,24 +37,14 @@ fn build_engine(
                 batchnorm,
                 relu,
             };
-            let mut model = FnnModel::new(spec, cfg.seed)?;
-            model.set_threads(threads);
-            let opt = Optimizer::new(
-                cfg.optimizer,
-                cfg.momentum,
-                cfg.weight_decay,
-                model.parameter_count(),
-            );
-            Ok(Box::new(FnnEngine { model, opt }))
+            Ok(Box::new(FnnEngine::new(cfg, spec, threads)?))
         }
-        Architecture::Vgg11 | Architecture::ResNet18 => {
-            crate::cnn::build_engine(cfg, data, threads)
-        }
+        Architecture::Vgg11 | Architecture::ResNet18 => Ok(Box::new(CnnEngine::new(cfg, data)?)),
     }
 }
 
 /// Argmax of each row of `logits` (`n × k`); ties go to the first maximum.
-pub(crate) fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
+fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
     logits
         .chunks_exact(k)
         .map(|row| {
@@ -138,7 +87,7 @@ pub fn effective_threads(cfg: &TrainConfig) -> usize {
 }
 
 /// Trains `cfg.architecture` on `train` and reports history, final features, classifier and
-/// accuracies (papers.md §1.3 and §2.6 settings).
+/// accuracies (the settings of `docs/definitions.md`, "GFNN training" and "Deep-net training").
 ///
 /// Each epoch reshuffles the (oversampled, see [`crate::plan::epoch_plan`]) training rows with
 /// `ChaCha8Rng` (seed `cfg.seed`, stream 1), takes one optimiser step per mini-batch of
@@ -209,11 +158,19 @@ fn run(
                 xb.extend_from_slice(train.row(i));
                 yb.push(train.y[i]);
             }
-            let weights = cfg.class_loss_weights.as_deref();
-            let r = pool.install(|| engine.train_step(&xb, &yb, lr, weights));
-            if !r.loss.is_finite() {
-                return Err(TrainError::NonFiniteLoss { epoch, step, lr });
-            }
+            let mini = Batch {
+                x: &xb,
+                y: &yb,
+                weights: cfg.class_loss_weights.as_deref(),
+            };
+            let r = pool
+                .install(|| engine.train_step(&mini, lr))
+                .map_err(|e| match e {
+                    TrainError::NonFiniteBatchLoss { .. } => {
+                        TrainError::NonFiniteLoss { epoch, step, lr }
+                    }
+                    other => other,
+                })?;
             loss_sum += r.loss * batch.len() as f64;
             correct += r.correct;
             shown += batch.len();
@@ -246,7 +203,11 @@ fn run(
         }
         None => (None, None),
     };
-    let (classifier_weight, classifier_bias, penultimate_dim) = engine.classifier();
+    let Classifier {
+        weight: classifier_weight,
+        bias: classifier_bias,
+        fan_in: penultimate_dim,
+    } = engine.classifier();
     Ok(TrainOutcome {
         history,
         train_accuracy,

@@ -1,4 +1,5 @@
-//! VGG11 and ResNet18 (papers.md §2.6): parameter counts against PyTorch, and tiny training runs.
+//! VGG11 and ResNet18 (`docs/definitions.md`, "VGG11 and ResNet18"): parameter counts against
+//! PyTorch, and tiny training runs.
 //!
 //! Parameter counts from this script (torch 2.15.0, Python 3.11), output pasted below it:
 //!

@@ -308,6 +308,86 @@ fn parameter_errors() {
 }
 
 #[test]
+fn fnn_train_step_errors_change_nothing() {
+    let spec = FnnSpec {
+        input_dim: 3,
+        width: 4,
+        depth: 3,
+        num_classes: 3,
+        batchnorm: true,
+        relu: true,
+    };
+    let mut model = FnnModel::new(spec, 0).expect("valid spec");
+    let n = model.parameter_count();
+    let mut opt = Optimizer::new(OptimizerKind::Momentum, 0.9, 5e-4, n);
+    let (params, running) = (model.parameters(), model.running_statistics().to_vec());
+    let x = [0.5f32, -1.0, 2.0, 1.5, 0.0, -0.5];
+    assert!(matches!(
+        model.train_step(&mut opt, &x[..5], &[0, 1], 0.1, None),
+        Err(TrainError::FeatureLength {
+            dataset: "batch",
+            expected: 6,
+            actual: 5,
+            ..
+        })
+    ));
+    assert_eq!(
+        model.train_step(&mut opt, &[], &[], 0.1, None),
+        Err(TrainError::EmptyDataset { dataset: "batch" })
+    );
+    assert!(matches!(
+        model.train_step(&mut opt, &x[..3], &[0], 0.1, None),
+        Err(TrainError::SingletonBatch { .. })
+    ));
+    assert_eq!(
+        model.train_step(&mut opt, &x, &[0, 3], 0.1, None),
+        Err(TrainError::LabelOutOfRange {
+            dataset: "batch",
+            row: 1,
+            label: 3,
+            num_classes: 3
+        })
+    );
+    assert!(matches!(
+        model.train_step(&mut opt, &x, &[0, 1], 0.1, Some(&[1.0, 2.0])),
+        Err(TrainError::ClassLossWeights { class: None, .. })
+    ));
+    assert!(matches!(
+        model.train_step(&mut opt, &x, &[0, 1], 0.1, Some(&[1.0, -2.0, 1.0])),
+        Err(TrainError::ClassLossWeights { class: Some(1), .. })
+    ));
+    let mut small = Optimizer::new(OptimizerKind::Momentum, 0.9, 5e-4, n - 1);
+    assert!(matches!(
+        model.train_step(&mut small, &x, &[0, 1], 0.1, None),
+        Err(TrainError::ParameterShape { .. })
+    ));
+    assert_eq!(opt.steps(), 0);
+    assert_eq!(model.parameters(), params);
+    assert_eq!(model.running_statistics(), running.as_slice());
+    // A NaN input makes the loss NaN: reported with the step index, parameters untouched.
+    let nan = [f32::NAN, -1.0, 2.0, 1.5, 0.0, -0.5];
+    match model.train_step(&mut opt, &nan, &[0, 1], 0.1, None) {
+        Err(TrainError::NonFiniteBatchLoss {
+            loss,
+            step: 0,
+            rows: 2,
+            lr,
+        }) => assert!(loss.is_nan() && lr == 0.1),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!((opt.steps(), model.parameters()), (0, params.clone()));
+    let step = model
+        .train_step(&mut opt, &x, &[0, 1], 0.1, None)
+        .expect("valid step");
+    assert!(step.loss.is_finite() && step.correct <= 2);
+    assert_ne!(model.parameters(), params);
+    assert!(matches!(
+        model.train_step(&mut opt, &nan, &[0, 1], 0.1, None),
+        Err(TrainError::NonFiniteBatchLoss { step: 1, .. })
+    ));
+}
+
+#[test]
 fn cnn_model_errors() {
     let fnn = Architecture::Fnn {
         width: 4,
@@ -358,6 +438,20 @@ fn cnn_model_errors() {
     assert!(matches!(
         model.train_step(&mut small, &x, &[0, 1], 0.1, None),
         Err(TrainError::ParameterShape { .. })
+    ));
+    assert_eq!(
+        model.train_step(&mut opt, &[], &[], 0.1, None),
+        Err(TrainError::EmptyDataset { dataset: "batch" })
+    );
+    let mut nan = x.clone();
+    nan[5] = f32::NAN;
+    assert!(matches!(
+        model.train_step(&mut opt, &nan, &[0, 1], 0.1, None),
+        Err(TrainError::NonFiniteBatchLoss {
+            step: 0,
+            rows: 2,
+            ..
+        })
     ));
     // Nothing was changed by the rejected steps.
     assert_eq!(opt.steps(), 0);

@@ -104,7 +104,9 @@ fn check(
     for (s, &expected) in losses.iter().enumerate() {
         let rows = s * B..((s + 1) * B).min(N);
         let xb = &x[rows.start * IN..rows.end * IN];
-        let r = model.train_step(&mut opt, xb, &y[rows], lr, weights);
+        let r = model
+            .train_step(&mut opt, xb, &y[rows], lr, weights)
+            .expect("valid step");
         assert!(
             (r.loss as f32 - expected).abs() < 1e-5,
             "{kind:?} step {s}: loss {} vs torch {}",

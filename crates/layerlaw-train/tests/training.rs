@@ -4,7 +4,7 @@ mod common;
 
 use common::{blobs, small_fnn};
 use layerlaw_train::{
-    steps_per_epoch, train, BnMeasureMode, EpochStats, FnnModel, FnnSpec, LayerFeatures,
+    steps_per_epoch, train, BnMeasureMode, EpochStats, FnnModel, FnnSpec, LayerActivations,
     NoObserver, OptimizerKind, TrainObserver, TrainOutcome,
 };
 
@@ -83,14 +83,14 @@ fn same_seed_gives_bit_identical_outcome_and_other_seed_differs() {
 #[derive(Default)]
 struct Recorder {
     epochs: Vec<EpochStats>,
-    measured: Vec<(usize, LayerFeatures)>,
+    measured: Vec<(usize, LayerActivations)>,
 }
 
 impl TrainObserver for Recorder {
     fn on_epoch(&mut self, stats: &EpochStats) {
         self.epochs.push(stats.clone());
     }
-    fn on_measure(&mut self, epoch: usize, features: &LayerFeatures) {
+    fn on_measure(&mut self, epoch: usize, features: &LayerActivations) {
         self.measured.push((epoch, features.clone()));
     }
 }
@@ -123,6 +123,25 @@ fn measuring_does_not_change_the_model_and_observer_sees_everything() {
     assert!(last.data[1..]
         .iter()
         .all(|l| l.len() == 90 * 16 && l.iter().all(|&v| v >= 0.0)));
+    // The same layers as geometry's named views: 90 rows each, block1 row 1 column 2 in place.
+    let views = last.views().expect("consistent layers");
+    let shapes: Vec<_> = views
+        .iter()
+        .map(|v| (v.name, v.nrows(), v.ncols()))
+        .collect();
+    assert_eq!(
+        shapes,
+        vec![
+            ("input", 90, 10),
+            ("block1", 90, 16),
+            ("block2", 90, 16),
+            ("block3", 90, 16)
+        ]
+    );
+    match views[1].features {
+        layerlaw_geometry::LayerFeatures::F32(x) => assert_eq!(x[(1, 2)], last.data[1][16 + 2]),
+        layerlaw_geometry::LayerFeatures::F64(_) => panic!("the activations are f32"),
+    }
     assert_eq!(measured.penultimate_dim, 16);
     assert_eq!(measured.classifier_weight.len(), 3 * 16);
 }

@@ -2,22 +2,11 @@
 //! autodiff when training), layers reshape it as needed, so gradients come back flat.
 
 use super::params::{Bn, Conv, Linear, ParamStore};
-use crate::fnn::kernels::{BN_EPS, BN_MOMENTUM};
+use crate::ops::batchnorm::{update_running, BnUse, BN_EPS};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
-
-/// How batch norm behaves in this pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BnUse {
-    /// Batch statistics, running statistics updated afterwards (training).
-    TrainUpdate,
-    /// Batch statistics, running statistics untouched (measurement).
-    TrainFrozen,
-    /// Running statistics.
-    Eval,
-}
 
 /// Batch statistics recorded for a running-statistics update: `(bn index, mean, biased var, count)`.
 pub(crate) type StatUpdate = (usize, Tensor<1>, Tensor<1>, usize);
@@ -160,27 +149,19 @@ impl<'a> Forward<'a> {
         avg_pool2d(x, AvgPoolOptions::new([k, k]).with_stride([k, k]))
     }
 
-    /// Applies the recorded running-statistics updates to `store` (PyTorch: momentum 0.1, unbiased
-    /// variance $\sigma_B^2\,m/(m-1)$ with $m$ values per channel).
+    /// The recorded running-statistics updates, to apply with [`apply_updates`] once the pass
+    /// is over.
     pub fn take_updates(&mut self) -> Vec<StatUpdate> {
         std::mem::take(&mut self.updates)
     }
 }
 
-/// Applies running-statistics updates (see [`Forward::take_updates`]).
+/// Applies running-statistics updates (see [`Forward::take_updates`]) with
+/// [`update_running`] (momentum 0.1, unbiased variance).
 pub(crate) fn apply_updates(store: &mut ParamStore, updates: Vec<StatUpdate>) {
     for (idx, mean, var, count) in updates {
         let (mean, var) = (host(mean), host(var));
-        let unbias = if count > 1 {
-            count as f64 / (count - 1) as f64
-        } else {
-            1.0
-        };
         let (rm, rv) = &mut store.running[idx];
-        for ((r, s), (m, v)) in rm.iter_mut().zip(rv.iter_mut()).zip(mean.iter().zip(&var)) {
-            *r = ((1.0 - BN_MOMENTUM) * f64::from(*r) + BN_MOMENTUM * f64::from(*m)) as f32;
-            *s =
-                ((1.0 - BN_MOMENTUM) * f64::from(*s) + BN_MOMENTUM * f64::from(*v) * unbias) as f32;
-        }
+        update_running(rm, rv, &mean, &var, count);
     }
 }

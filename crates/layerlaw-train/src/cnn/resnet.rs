@@ -1,4 +1,5 @@
-//! ResNet18 as in kuangliu/pytorch-cifar (papers.md §2.6): a 3×3 stem `Conv(c_in→64) → BN → ReLU`,
+//! ResNet18 as in kuangliu/pytorch-cifar (`docs/definitions.md`, "VGG11 and
+//! ResNet18"): a 3×3 stem `Conv(c_in→64) → BN → ReLU`,
 //! four stages of two `BasicBlock`s (64, 128/2, 256/2, 512/2 channels/stride), a 4×4 average pool
 //! and `Linear(512, K)`. `BasicBlock`: `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))` with a
 //! `Conv1×1 → BN` shortcut when the shape changes; convolutions have no bias.

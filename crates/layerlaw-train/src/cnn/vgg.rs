@@ -1,4 +1,5 @@
-//! VGG11 as in kuangliu/pytorch-cifar with the LPM code's head (papers.md §2.6):
+//! VGG11 as in kuangliu/pytorch-cifar with the LPM code's head (`docs/definitions.md`,
+//! "VGG11 and ResNet18"):
 //! `cfg = [64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M]` of `Conv3×3(bias) → BN2d → ReLU`
 //! and 2×2 max-pools, then `fc1 512→4096 → BN1d → ReLU`, `fc2 4096→4096 → BN1d → ReLU` and the
 //! classifier `4096→K`. Needs 32×32 inputs (five pools reach 1×1).

@@ -1,140 +1,66 @@
-//! The GFNN of He & Su (papers.md §1.3) with a hand-written, fused forward/backward pass.
+//! The GFNN of He & Su (`docs/definitions.md`, "GFNN architecture") with a hand-written, fused
+//! forward pass (the backward pass is in `step.rs`).
 //!
 //! Parameters live in one flat buffer in PyTorch `model.parameters()` order: for every hidden block
 //! `W (h×d_in), b (h), [γ (h), β (h)]`, then the classifier `W (K×h), b (K)`.
 
-use super::kernels::{
-    add_bias, affine_activation, bn_backward, bn_eval_affine, bn_normalize_train, column_sums,
-    relu_backward, softmax_cross_entropy,
-};
-use super::linalg::{matmul_a_wt, matmul_d_w, matmul_dt_a};
+use super::kernels::{add_bias, affine_activation, bn_eval_affine, bn_normalize_train};
+use super::linalg::matmul_a_wt;
+use super::spec::FnnSpec;
 use crate::config::BnMeasureMode;
 use crate::error::TrainError;
-use crate::optim::Optimizer;
-use crate::report::LayerFeatures;
+use crate::ops::batchnorm::BnUse;
+use crate::report::LayerActivations;
 use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
 
-/// Shape of a GFNN: `depth` Linear layers, the first `depth − 1` followed by optional BN and ReLU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FnnSpec {
-    /// Input dimension $d$.
-    pub input_dim: usize,
-    /// Hidden width $h$.
-    pub width: usize,
-    /// Number of Linear layers including the classifier ($\ge 2$).
-    pub depth: usize,
-    /// Number of classes $K$.
-    pub num_classes: usize,
-    /// `BatchNorm1d` after each hidden Linear.
-    pub batchnorm: bool,
-    /// ReLU after each hidden block.
-    pub relu: bool,
-}
-
-impl FnnSpec {
-    fn validate(&self) -> Result<(), TrainError> {
-        let bad = |field, value: usize, reason| {
-            Err(TrainError::InvalidConfig {
-                field,
-                value: value.to_string(),
-                reason,
-            })
-        };
-        if self.depth < 2 {
-            return bad("depth", self.depth, "an FNN needs at least 2 Linear layers");
-        }
-        if self.width == 0 {
-            return bad("width", 0, "must be positive");
-        }
-        if self.input_dim == 0 {
-            return bad("input_dim", 0, "must be positive");
-        }
-        if self.num_classes < 2 {
-            return bad("num_classes", self.num_classes, "must be at least 2");
-        }
-        Ok(())
-    }
-
-    /// Shapes (element counts) of the parameter tensors, in PyTorch order.
-    pub fn parameter_sizes(&self) -> Vec<usize> {
-        let mut sizes = Vec::new();
-        let mut fan_in = self.input_dim;
-        for _ in 0..self.depth - 1 {
-            sizes.extend([self.width * fan_in, self.width]);
-            if self.batchnorm {
-                sizes.extend([self.width, self.width]);
-            }
-            fan_in = self.width;
-        }
-        sizes.extend([self.num_classes * fan_in, self.num_classes]);
-        sizes
-    }
-}
+/// Chunk size of eval-mode inference.
+const EVAL_CHUNK: usize = 1024;
 
 /// Offsets of one Linear(+BN) layer's tensors in the flat parameter buffer.
 #[derive(Debug, Clone, Copy)]
-struct LayerSlots {
-    fan_in: usize,
-    fan_out: usize,
-    weight: usize,
-    bias: usize,
+pub(super) struct LayerSlots {
+    pub fan_in: usize,
+    pub fan_out: usize,
+    pub weight: usize,
+    pub bias: usize,
     /// γ offset (β follows at `gamma + fan_out`); `None` without BN or for the classifier.
-    gamma: Option<usize>,
+    pub gamma: Option<usize>,
 }
 
 /// Per-hidden-layer buffers kept from the forward pass for the backward pass.
 #[derive(Debug, Clone, Default)]
-struct LayerCache {
+pub(super) struct LayerCache {
     /// $\hat z$ (with BN) or $z$ (without), `B × h`.
-    normalized: Vec<f32>,
+    pub normalized: Vec<f32>,
     /// Block output $a$, `B × h`.
-    output: Vec<f32>,
-    inv_std: Vec<f32>,
+    pub output: Vec<f32>,
+    /// $1/\sqrt{\sigma_B^2+\varepsilon}$ per column (train-mode BN).
+    pub inv_std: Vec<f32>,
 }
 
+/// Buffers reused from one training step to the next.
 #[derive(Debug, Clone, Default)]
-struct Scratch {
-    caches: Vec<LayerCache>,
-    logits: Vec<f32>,
-    grad_a: Vec<f32>,
-    grad_b: Vec<f32>,
-    stats: (Vec<f64>, Vec<f64>),
-}
-
-/// Result of one optimiser step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct StepResult {
-    /// Batch loss (class-weighted mean cross-entropy).
-    pub loss: f64,
-    /// Rows whose logits' argmax equals the label.
-    pub correct: usize,
-}
-
-/// How batch norm is applied in a forward pass.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BnUse {
-    /// Batch statistics; running statistics are updated.
-    TrainUpdate,
-    /// Batch statistics; running statistics untouched.
-    TrainFrozen,
-    /// Running statistics.
-    Eval,
+pub(super) struct Scratch {
+    pub caches: Vec<LayerCache>,
+    pub logits: Vec<f32>,
+    pub grad_a: Vec<f32>,
+    pub grad_b: Vec<f32>,
+    pub stats: (Vec<f64>, Vec<f64>),
 }
 
 /// A GFNN with its parameters, BN running statistics and gradient buffers, all plain `f32`.
 #[derive(Debug, Clone)]
 pub struct FnnModel {
-    spec: FnnSpec,
-    slots: Vec<LayerSlots>,
-    params: Vec<f32>,
-    grads: Vec<f32>,
+    pub(super) spec: FnnSpec,
+    pub(super) slots: Vec<LayerSlots>,
+    pub(super) params: Vec<f32>,
+    pub(super) grads: Vec<f32>,
     /// `(running_mean, running_var)` of each hidden BN layer.
-    running: Vec<(Vec<f32>, Vec<f32>)>,
-    threads: usize,
-    scratch: Scratch,
+    pub(super) running: Vec<(Vec<f32>, Vec<f32>)>,
+    pub(super) threads: usize,
+    pub(super) scratch: Scratch,
 }
 
 impl FnnModel {
@@ -278,122 +204,8 @@ impl FnnModel {
         )
     }
 
-    /// One training step on a mini-batch (`x`: `B × d` row-major, `y`: labels) in train mode:
-    /// forward with batch statistics (updating running statistics), cross-entropy (optionally
-    /// class-weighted), backward, then `opt.update` at learning rate `lr`.
-    /// `opt` must have been created for [`Self::parameter_count`] parameters.
-    pub fn train_step(
-        &mut self,
-        opt: &mut Optimizer,
-        x: &[f32],
-        y: &[usize],
-        lr: f64,
-        class_weights: Option<&[f32]>,
-    ) -> StepResult {
-        let rows = y.len();
-        let spec = self.spec;
-        let hidden = spec.depth - 1;
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.caches.resize_with(hidden, LayerCache::default);
-        for layer in 0..hidden {
-            let (done, rest) = scratch.caches.split_at_mut(layer);
-            let input = if layer == 0 {
-                x
-            } else {
-                &done[layer - 1].output
-            };
-            self.forward_hidden(
-                layer,
-                input,
-                rows,
-                &mut rest[0],
-                &mut scratch.stats,
-                BnUse::TrainUpdate,
-            );
-        }
-        let last = self.slots[hidden];
-        scratch.logits.resize(rows * last.fan_out, 0.0);
-        let penultimate = if hidden == 0 {
-            x
-        } else {
-            &scratch.caches[hidden - 1].output
-        };
-        self.linear(hidden, penultimate, rows, &mut scratch.logits);
-        let (loss, correct) =
-            softmax_cross_entropy(&mut scratch.logits, y, spec.num_classes, class_weights);
-
-        // Backward. `grad_a` holds ∂L/∂(layer output) going down.
-        let max_cols = spec.width.max(spec.num_classes);
-        scratch.grad_a.resize(rows * max_cols, 0.0);
-        scratch.grad_b.resize(rows * max_cols, 0.0);
-        let Scratch {
-            caches,
-            logits,
-            grad_a,
-            grad_b,
-            ..
-        } = &mut scratch;
-        // Which buffer holds ∂L/∂z of the current layer: 0 = logits, 1 = grad_a, 2 = grad_b.
-        let mut current = 0;
-        for layer in (0..spec.depth).rev() {
-            let slot = self.slots[layer];
-            let (upstream, downstream) = match current {
-                0 => (&mut *logits, &mut *grad_a),
-                1 => (&mut *grad_a, &mut *grad_b),
-                _ => (&mut *grad_b, &mut *grad_a),
-            };
-            let dz = &mut upstream[..rows * slot.fan_out];
-            if layer < hidden {
-                let cache = &caches[layer];
-                if spec.relu {
-                    relu_backward(dz, &cache.output);
-                }
-                if let Some(g) = slot.gamma {
-                    let (before, after) = self.grads.split_at_mut(g + slot.fan_out);
-                    let dgamma = &mut before[g..];
-                    let dbeta = &mut after[..slot.fan_out];
-                    let gamma = &self.params[g..g + slot.fan_out];
-                    bn_backward(dz, &cache.normalized, gamma, &cache.inv_std, dgamma, dbeta);
-                }
-            }
-            let input: &[f32] = if layer == 0 {
-                x
-            } else {
-                &caches[layer - 1].output
-            };
-            let weight_grad = &mut self.grads[slot.weight..slot.bias];
-            matmul_dt_a(
-                weight_grad,
-                dz,
-                input,
-                rows,
-                slot.fan_out,
-                slot.fan_in,
-                self.threads,
-            );
-            column_sums(dz, &mut self.grads[slot.bias..slot.bias + slot.fan_out]);
-            if layer > 0 {
-                let weight = &self.params[slot.weight..slot.bias];
-                let dst = &mut downstream[..rows * slot.fan_in];
-                matmul_d_w(
-                    dst,
-                    dz,
-                    weight,
-                    rows,
-                    slot.fan_out,
-                    slot.fan_in,
-                    self.threads,
-                );
-                current = if current == 1 { 2 } else { 1 };
-            }
-        }
-        self.scratch = scratch;
-        opt.update(&mut self.params, &self.grads, lr);
-        StepResult { loss, correct }
-    }
-
     /// `out = input · Wᵀ + b` for layer `layer`.
-    fn linear(&self, layer: usize, input: &[f32], rows: usize, out: &mut [f32]) {
+    pub(super) fn linear(&self, layer: usize, input: &[f32], rows: usize, out: &mut [f32]) {
         let s = self.slots[layer];
         matmul_a_wt(
             out,
@@ -410,7 +222,7 @@ impl FnnModel {
         );
     }
 
-    fn forward_hidden(
+    pub(super) fn forward_hidden(
         &mut self,
         layer: usize,
         input: &[f32],
@@ -473,7 +285,7 @@ impl FnnModel {
     /// `"block{l}"` is the output of hidden block `l` (after BN and ReLU); logits are excluded.
     /// With [`BnMeasureMode::Train`] BN uses the statistics of consecutive chunks of `batch` points,
     /// with [`BnMeasureMode::Eval`] the running statistics. The model is not changed.
-    pub fn forward_all(&self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerFeatures {
+    pub fn forward_all(&self, x: &[f32], n: usize, mode: BnMeasureMode) -> LayerActivations {
         let hidden = self.spec.depth - 1;
         let mut names = vec!["input".to_string()];
         let mut dims = vec![self.spec.input_dim];
@@ -483,10 +295,7 @@ impl FnnModel {
             dims.push(self.spec.width);
             data.push(Vec::with_capacity(n * self.spec.width));
         }
-        let (chunk, bn) = match mode {
-            BnMeasureMode::Train { batch } => (batch.max(1), BnUse::TrainFrozen),
-            BnMeasureMode::Eval => (1024, BnUse::Eval),
-        };
+        let (bn, chunk) = BnUse::for_measurement(mode, EVAL_CHUNK);
         let mut model = self.clone_for_inference();
         let mut caches = vec![LayerCache::default(); hidden];
         let mut stats = (Vec::new(), Vec::new());
@@ -505,7 +314,7 @@ impl FnnModel {
                 data[layer + 1].extend_from_slice(&rest[0].output);
             }
         }
-        LayerFeatures { names, dims, data }
+        LayerActivations { names, dims, data }
     }
 
     /// Eval-mode logits (`n × K`) of `n` points.
@@ -517,9 +326,8 @@ impl FnnModel {
         let d = self.spec.input_dim;
         let k = self.spec.num_classes;
         let mut out = vec![0.0; n * k];
-        let chunk = 1024;
-        for start in (0..n).step_by(chunk) {
-            let rows = chunk.min(n - start);
+        for start in (0..n).step_by(EVAL_CHUNK) {
+            let rows = EVAL_CHUNK.min(n - start);
             let xs = &x[start * d..(start + rows) * d];
             for layer in 0..hidden {
                 let (done, rest) = caches.split_at_mut(layer);
