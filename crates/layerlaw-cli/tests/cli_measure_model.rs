@@ -132,7 +132,11 @@ fn resnet_layers_match_the_dense_reference_in_uneven_chunks() {
     assert_eq!(got["classes"], K);
     assert!(got["law"]["rho"].as_f64().unwrap() > 0.0);
     // The final Gemm (4 classes × 16 features) is the classifier of the last default layer.
-    assert!(got["classifier"]["nc4"].as_f64().is_some(), "{}", got["classifier"]);
+    assert!(
+        got["classifier"]["nc4"].as_f64().is_some(),
+        "{}",
+        got["classifier"]
+    );
     let weight_layer = layers.last().unwrap()["dim"].as_u64().unwrap();
     assert_eq!(weight_layer, 16);
 }
@@ -174,7 +178,11 @@ fn named_layers_list_layers_and_manifest() {
         .collect();
     assert_eq!(
         names,
-        ["input", "/blocks/blocks.0/add/Add", "/blocks/blocks.1/add/Add"]
+        [
+            "input",
+            "/blocks/blocks.0/add/Add",
+            "/blocks/blocks.1/add/Add"
+        ]
     );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
@@ -214,8 +222,14 @@ fn bad_inputs_name_what_is_wrong() {
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string()
     };
-    let e = run("resnet_ts_dynamic.onnx", &["--layers", "/blocks/blocks.0/relu3/Relu"]);
-    assert!(e.contains("relu3") && e.contains("/blocks/blocks.0/relu1/Relu"), "{e}");
+    let e = run(
+        "resnet_ts_dynamic.onnx",
+        &["--layers", "/blocks/blocks.0/relu3/Relu"],
+    );
+    assert!(
+        e.contains("relu3") && e.contains("/blocks/blocks.0/relu1/Relu"),
+        "{e}"
+    );
     let e = run("mlp_ts_dynamic.onnx", &[]);
     assert!(e.contains("[41, 3, 8, 8]"), "{e}");
     let e = run("two_inputs.onnx", &[]);

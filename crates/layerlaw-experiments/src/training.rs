@@ -3,7 +3,7 @@
 //! training ([`DynamicsPoint`]).
 
 use layerlaw_geometry::{Labels, LawFit, NamedLayer};
-use layerlaw_train::{EpochStats, LayerFeatures, TrainObserver};
+use layerlaw_train::{EpochStats, LayerActivations, TrainError, TrainObserver};
 use serde::Serialize;
 
 use crate::builder::{DegenerateLayer, ReportBuilder};
@@ -39,21 +39,17 @@ pub struct DynamicsPoint {
     pub law: Option<LawFit>,
 }
 
-/// The features of a trained network (train's row-major f32 layers) as named views.
-pub fn training_layers(features: &LayerFeatures) -> Result<Vec<NamedLayer<'_>>> {
-    features
-        .names
-        .iter()
-        .zip(&features.dims)
-        .zip(&features.data)
-        .map(|((name, &dim), data)| {
-            NamedLayer::row_major_f32(name, data, dim).map_err(|source| ExperimentError::Layer {
-                origin: Some("training features".into()),
-                layer: name.clone(),
-                source,
-            })
-        })
-        .collect()
+/// The features of a trained network (train's row-major f32 layers) as named views
+/// ([`LayerActivations::views`]); a layer that cannot be viewed is an error naming it.
+pub fn training_layers(features: &LayerActivations) -> Result<Vec<NamedLayer<'_>>> {
+    features.views().map_err(|e| match e {
+        TrainError::LayerView { layer, source } => ExperimentError::Layer {
+            origin: Some("training features".into()),
+            layer,
+            source,
+        },
+        other => other.into(),
+    })
 }
 
 /// Training labels `y` (classes `0..k`) as validated geometry labels.
@@ -89,7 +85,7 @@ impl<'a> MeasuringObserver<'a> {
         }
     }
 
-    fn point(&self, epoch: usize, features: &LayerFeatures) -> Result<DynamicsPoint> {
+    fn point(&self, epoch: usize, features: &LayerActivations) -> Result<DynamicsPoint> {
         let layers = training_layers(features)?;
         let report = ReportBuilder::new(self.labels)
             .origin("training features")
@@ -108,7 +104,7 @@ impl TrainObserver for MeasuringObserver<'_> {
         self.progress.epoch(s);
     }
 
-    fn on_measure(&mut self, epoch: usize, features: &LayerFeatures) {
+    fn on_measure(&mut self, epoch: usize, features: &LayerActivations) {
         if !self.measure || self.error.is_some() {
             return;
         }
@@ -125,7 +121,7 @@ mod tests {
 
     #[test]
     fn training_features_become_named_views() {
-        let f = LayerFeatures {
+        let f = LayerActivations {
             names: vec!["input".into(), "block1".into()],
             dims: vec![2, 1],
             data: vec![vec![0.0, 1.0, 2.0, 3.0], vec![5.0, 6.0]],
@@ -134,7 +130,7 @@ mod tests {
         assert_eq!(layers[0].name, "input");
         assert_eq!((layers[0].nrows(), layers[0].ncols()), (2, 2));
         assert_eq!((layers[1].nrows(), layers[1].ncols()), (2, 1));
-        let bad = LayerFeatures {
+        let bad = LayerActivations {
             names: vec!["x".into()],
             dims: vec![3],
             data: vec![vec![0.0; 4]],

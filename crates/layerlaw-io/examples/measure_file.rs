@@ -20,7 +20,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: measure_file FILE [--compare-read]")?
         .into();
     let compare = std::env::args().any(|a| a == "--compare-read");
-    let bytes_in = if compare { Some(compare_read(&path)?) } else { None };
+    let bytes_in = if compare {
+        Some(compare_read(&path)?)
+    } else {
+        None
+    };
     let t0 = Instant::now();
     let set = load_feature_set(&path, &Selection::default())?;
     let t_read = t0.elapsed().as_secs_f64();
