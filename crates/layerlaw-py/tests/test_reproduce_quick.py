@@ -1,9 +1,11 @@
 """The PyTorch reproduction scripts (``reproduce/`` at the repository root): data, models and
 their ``--quick`` runs.
 
-The quick runs train on the Fashion-MNIST slice that ships in the repository. The FNN run and
-the data/model checks are in the default suite; the CNN/ResNet and Minority Collapse runs take
-about a minute each on two cores and run when ``LAYERLAW_SLOW_TESTS=1``.
+The quick runs train on the Fashion-MNIST slice that ships in the repository, on one thread
+(an oversubscribed machine slows multi-threaded torch down far more than one thread). The FNN run
+(100 epochs, about 11 s of CPU) and the data/model checks are in the default suite; the
+CNN/ResNet run (about 1-2 min of CPU) and the Minority Collapse run (about 30-40 s of CPU) run
+when ``LAYERLAW_SLOW_TESTS=1``.
 """
 
 import gzip
@@ -96,12 +98,12 @@ def test_full_width_shapes_follow_the_official_code():
 def test_quick_fnn_law_and_tracker_overhead(tmp_path):
     from reproduce import law_fnn
 
-    result = law_fnn.main(["--quick", "--threads", "1", "--epochs", "300", "--out", str(tmp_path)])
+    result = law_fnn.main(["--quick", "--threads", "1", "--epochs", "100", "--out", str(tmp_path)])
     final = result["final"]
-    assert final["epoch"] == 300 and len(final["fuzziness"]) == 8  # input + 7 blocks (depth 8)
+    assert final["epoch"] == 100 and len(final["fuzziness"]) == 8  # input + 7 blocks (depth 8)
     assert final["pearson_r"] <= -0.9
     assert result["identical_weights"]
-    assert result["measurements"] == 31
+    assert result["measurements"] == 11
     assert (tmp_path / "history.csv").is_file() and (tmp_path / "results.json").is_file()
 
 
