@@ -57,7 +57,7 @@ fn rows_of(name: &str, len: usize, dim: usize) -> Result<usize> {
     if dim == 0 {
         return Err(GeometryError::ZeroDimension);
     }
-    if len % dim != 0 {
+    if !len.is_multiple_of(dim) {
         return Err(GeometryError::RaggedRows {
             layer: name.to_string(),
             len,

@@ -199,7 +199,7 @@ impl Pass1 {
         if k < 2 {
             return Err(GeometryError::TooFewClasses { num_classes: k });
         }
-        if sums.is_empty() || sums.len() % k != 0 {
+        if sums.is_empty() || !sums.len().is_multiple_of(k) {
             return Err(GeometryError::ShapeMismatch {
                 what: "class sums",
                 expected_rows: k,
