@@ -227,6 +227,9 @@ fn strided_batches_and_sums_from_elsewhere_give_the_same_result() {
     assert_eq!(outside.counts(), labels.counts());
 }
 
+/// Reads bytes as one kind of state, keeping only the error.
+type Parse = fn(&[u8]) -> Option<GeometryError>;
+
 #[test]
 fn bytes_round_trip_and_corruption_is_refused() {
     let (x, labels) = clustered(&[15, 22, 9], 5, 3);
@@ -256,7 +259,7 @@ fn bytes_round_trip_and_corruption_is_refused() {
         finish(&basis, &pass2).unwrap().fuzziness
     );
 
-    let parse: [(&Vec<u8>, fn(&[u8]) -> Option<GeometryError>); 2] = [
+    let parse: [(&Vec<u8>, Parse); 2] = [
         (&bytes1, |b| Pass1::from_bytes(b).err()),
         (&bytes2, |b| Pass2::from_bytes(b).err()),
     ];

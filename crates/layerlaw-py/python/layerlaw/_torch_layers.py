@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -227,6 +228,8 @@ def discover(model: nn.Module, batch: Batch, select: Any = None) -> Tuple[List[L
     order of first call (with output shape and call count), the model output and the modules
     by name. Modules whose output is the model output (the logits) are marked."""
     modules = dict(model.named_modules())
+    # Per module: [weak reference to its output tensor, output shape, calls]; no output is
+    # kept alive beyond the forward pass (that would hold every activation of the batch).
     seen: Dict[str, List[Any]] = {}
     order: List[str] = []
 
@@ -234,8 +237,15 @@ def discover(model: nn.Module, batch: Batch, select: Any = None) -> Tuple[List[L
         def record(module, args, output):
             if name not in seen:
                 order.append(name)
-                seen[name] = [output, 0]
-            seen[name][1] += 1
+                sel = select.get(name) if isinstance(select, Mapping) else select
+                try:
+                    t = pick_output(output, sel, name)
+                    shape = tuple(t.to_padded_tensor(0.0).shape) if t.is_nested else tuple(t.shape)
+                    ref = weakref.ref(t)
+                except ValueError:
+                    shape, ref = (), None
+                seen[name] = [ref, shape, 0]
+            seen[name][2] += 1
         return record
 
     handles = [m.register_forward_hook(hook(n)) for n, m in modules.items() if n]
@@ -249,17 +259,8 @@ def discover(model: nn.Module, batch: Batch, select: Any = None) -> Tuple[List[L
     infos = []
     is_final = {}
     for name in order:
-        output, calls = seen[name]
-        sel = select.get(name) if isinstance(select, Mapping) else select
-        try:
-            t = pick_output(output, sel, name)
-            if t.is_nested:
-                t = t.to_padded_tensor(0.0)
-            shape = tuple(t.shape)
-            is_final[name] = t is final or (t.data_ptr() == final.data_ptr() and t.shape == final.shape)
-        except ValueError:
-            shape = ()
-            is_final[name] = False
+        ref, shape, calls = seen[name]
+        is_final[name] = ref is not None and ref() is final
         dim = math.prod(shape[1:]) if len(shape) > 1 else 1
         infos.append(LayerInfo(name, type(modules[name]).__name__, shape, dim, False, calls))
     # The logits: an nn.Linear whose output is the model's, and the containers returning it.
