@@ -43,7 +43,16 @@ from ._torch_layers import (
 )
 from ._torch_state import State, finish, load, merge
 
-__all__ = ["measure", "layers", "pass1", "pass2", "merge", "finish", "load", "State", "LayerInfo", "LoaderMismatchError"]
+__all__ = ["measure", "layers", "pass1", "pass2", "merge", "finish", "load", "State", "LayerInfo", "LoaderMismatchError",
+           "LawTracker"]
+
+
+def __getattr__(name: str):
+    """``layerlaw.torch.LawTracker`` is :class:`layerlaw.tracker.LawTracker` (the law during training)."""
+    if name == "LawTracker":
+        from .tracker import LawTracker
+        return LawTracker
+    raise AttributeError(f"module 'layerlaw.torch' has no attribute {name!r}")
 
 #: Rows are widened to float64 in chunks of at most this many bytes (bounds the extra memory).
 CHUNK_BYTES = 8 << 20
