@@ -55,7 +55,8 @@ pub struct LawArgs {
     /// Seed of the subset, the initialisation and the batch order.
     #[arg(long, default_value_t = 666)]
     pub seed: u64,
-    /// Also measure every layer every N epochs (the emergence of the law during training).
+    /// Measure every layer every N epochs (the emergence of the law during training; default epochs/30,
+    /// about 30 points, every epoch for 30 epochs or fewer).
     #[arg(long)]
     pub measure_every: Option<usize>,
     /// Measure with BatchNorm in eval mode (running statistics) instead of the official code's train mode.
@@ -185,10 +186,12 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         &law_chart(&title, &layers.layers, layers.law.as_ref()),
         &args.out.join("law.svg"),
     )?;
-    plot::render(
-        &dynamics_chart(&out.training.features.names, &report.dynamics),
-        &args.out.join("dynamics.svg"),
-    )?;
+    if report.dynamics.len() >= 2 {
+        plot::render(
+            &dynamics_chart(&out.training.features.names, &report.dynamics),
+            &args.out.join("dynamics.svg"),
+        )?;
+    }
     let mut data = out.data_checksums.clone();
     if args.save_features {
         let path = args.out.join("features.safetensors");
@@ -216,8 +219,13 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         report.train_seconds
     );
     print_notes(&layers.notes);
+    let dynamics = if report.dynamics.len() >= 2 {
+        "dynamics.svg, "
+    } else {
+        ""
+    };
     println!(
-        "wrote {}/law.json, law.svg, dynamics.svg, manifest.json",
+        "wrote {}/law.json, law.svg, {dynamics}manifest.json",
         args.out.display()
     );
     Ok(())

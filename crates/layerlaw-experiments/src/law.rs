@@ -49,7 +49,7 @@ pub struct LawParams {
     pub batch_size: usize,
     /// Seed of the subset, the initialisation and the batch order.
     pub seed: u64,
-    /// Also measure every layer every N epochs.
+    /// Measure every layer every N epochs; `None` takes [`default_measure_every`] (about 30 points).
     pub measure_every: Option<usize>,
     /// Measure with BatchNorm in eval mode instead of the official code's train mode.
     pub bn_eval: bool,
@@ -109,7 +109,9 @@ impl LawParams {
             epochs: self.epochs,
             batch_size: self.batch_size,
             seed: self.seed,
-            measure_every: self.measure_every,
+            measure_every: self
+                .measure_every
+                .or(Some(default_measure_every(self.epochs))),
             bn_measure: if self.bn_eval {
                 BnMeasureMode::Eval
             } else {
@@ -255,6 +257,12 @@ impl LawExperiment {
             data_checksums: prep.checksums,
         })
     }
+}
+
+/// Epochs between measurements when none is asked for: about 30 points over the run (every
+/// epoch for runs of up to 30 epochs), so the emergence of the law is visible in the dynamics.
+pub fn default_measure_every(epochs: usize) -> usize {
+    (epochs / 30).max(1)
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub use imbalance_run::{
     group_accuracy, lpm_prediction, ImbalanceRun, LastLayerCollapse, LpmPrediction,
 };
 #[cfg(feature = "training")]
-pub use law::{LawConfig, LawExperiment, LawOutcome, LawParams, LawReport};
+pub use law::{default_measure_every, LawConfig, LawExperiment, LawOutcome, LawParams, LawReport};
 #[cfg(feature = "training")]
 pub use manifest::manifest;
 pub use measure::measure_feature_set;
