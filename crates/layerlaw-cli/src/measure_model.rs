@@ -297,6 +297,9 @@ fn pass_one(
     Ok((names, bases))
 }
 
+/// Every layer's separation, and the last layer's centre agreement when a classifier was given.
+type Finished = (Vec<(String, Separation)>, Option<CentreAgreement>);
+
 /// Pass 2: projected within-class scatter of every layer (and the last layer's centre
 /// agreement with the classifier `w`), finished into each layer's separation.
 fn pass_two(
@@ -307,7 +310,7 @@ fn pass_two(
     bases: &[Basis],
     w: Option<MatRef<'_, f64>>,
     quiet: bool,
-) -> Result<(Vec<(String, Separation)>, Option<CentreAgreement>), CliError> {
+) -> Result<Finished, CliError> {
     let bar = progress::bar(total, "pass 2", quiet);
     let mut states: Vec<Pass2> = bases.iter().map(Pass2::new).collect();
     let mut agreement = w.map(|_| CentreAgreement::default());

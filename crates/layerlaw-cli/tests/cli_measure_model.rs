@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use faer::MatRef;
 use layerlaw_geometry::reference::dense_separation;
 use layerlaw_geometry::{Labels, LayerFeatures};
 use layerlaw_io::{write_npy, ArrayData, NamedArray};

@@ -70,7 +70,7 @@ mod tests {
             index: 0,
             rows: 4,
             cols: 1,
-            data,
+            data: data.into(),
         }
     }
 
