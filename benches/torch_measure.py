@@ -27,7 +27,10 @@ The peer layers are those where the peer path fits in memory here: input (1,024)
   (b) measure peak RSS above inference, in MB, and the O(pK) statistics it keeps;
   (c) official / ll-peer and covariance / ll-peer, in time and in memory above inference.
 
-Usage: python benches/torch_measure.py [--n 10000] [--threads T]
+``measure`` also runs one forward pass on the first batch to find the layers, so its floor is
+2 + (batch size)/n inference passes (2.025 at n = 10,000, 2.5 at n = 500).
+
+Usage: python benches/torch_measure.py [--n 10000] [--threads T] [--modes inference,measure,...]
 Needs torch, torchvision, scipy and layerlaw (``pip install ./crates/layerlaw-py[torch]``).
 """
 

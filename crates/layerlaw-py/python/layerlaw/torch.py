@@ -288,9 +288,12 @@ def _pass2(plan: _Plan, loader, state: State, classifier, progress: bool) -> Sta
     sumsq = [torch.zeros((), dtype=dtype, device=dev) for _ in bases]
     # Per-class sums of the projected residuals: zero to rounding when pass 2 sees pass 1's rows.
     drift = [torch.zeros(k, b.rank, dtype=dtype, device=dev) for b in bases]
+    # The host copies of the means and bases are rebuilt (deterministically) after the pass:
+    # during it only the device copies take memory.
+    del bases
     counts = torch.zeros(k, dtype=torch.int64, device=dev)
     agreement = torch.zeros(4, dtype=torch.int64, device=dev)
-    last = len(bases) - 1
+    last = len(means) - 1
     if classifier is not None:
         w = torch.as_tensor(classifier[0]).to(dev, dtype)
         bias = None if classifier[1] is None else torch.as_tensor(classifier[1]).to(dev, dtype)
@@ -352,6 +355,7 @@ def _pass2(plan: _Plan, loader, state: State, classifier, progress: bool) -> Sta
         )
     if len(state.digests) == 1:
         _check_drift(plan.all_names, drift, scatter, got)
+    bases = [p1.close(tol) for p1 in state.pass1]
     parts = [
         Pass2.from_parts(b, got, s.cpu().numpy().astype(np.float64), float(ss))
         for b, s, ss in zip(bases, scatter, sumsq)
