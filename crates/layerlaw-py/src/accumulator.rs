@@ -170,7 +170,7 @@ impl Accumulator {
             let mut seps = Vec::with_capacity(self.state.names.len());
             for (l, name) in self.state.names.iter().enumerate() {
                 let sep = self
-                    .inner
+                    .state.inner
                     .layer_result(l, &opts)
                     .map_err(|e| geometry_error(e, Some(&format!("layer '{name}'"))))?;
                 seps.push((name.clone(), sep));
