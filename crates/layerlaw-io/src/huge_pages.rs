@@ -6,7 +6,7 @@
 //! numpy asks the kernel for huge pages (`madvise(MADV_HUGEPAGE)`) on every allocation of
 //! 4 MiB or more; [`vec_with_capacity`] does the same for the buffers layerlaw reads files into.
 //! Elsewhere, or when the system has transparent huge pages disabled, it is a plain
-//! `Vec::with_capacity`. Measured effect: BENCHMARKS.md (issue 2).
+//! `Vec::with_capacity`. Measured effect: BENCHMARKS.md (separation fuzziness).
 
 /// Allocations at least this large are advised (numpy's threshold).
 pub const HUGE_PAGE_THRESHOLD_BYTES: usize = 4 << 20;
