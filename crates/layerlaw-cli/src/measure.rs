@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::CliError;
 use crate::output::print_json;
 use crate::plot;
-use crate::render::{law_chart, print_layers, print_notes};
+use crate::render::{law_chart, print_report};
 
 /// Arguments of `layerlaw measure`.
 #[derive(Args, Debug)]
@@ -82,14 +82,6 @@ pub fn run(args: &MeasureArgs) -> Result<(), CliError> {
         });
         return Ok(());
     }
-    println!(
-        "{file}: n = {}, K = {}, class counts {:?}",
-        report.n, report.classes, report.class_counts
-    );
-    print_layers(&report.layers, report.law.as_ref(), report.balanced);
-    if let Some(c) = &report.classifier {
-        println!("{}", serde_json::to_string_pretty(c).expect("serialisable"));
-    }
-    print_notes(&report.notes);
+    print_report(&file, "", &report);
     Ok(())
 }

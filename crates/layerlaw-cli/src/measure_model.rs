@@ -27,7 +27,7 @@ use crate::model_inputs::{from_dataset, from_file, ImagePrep, ModelInputs};
 use crate::output::{create_dir, print_json, write_json, Table};
 use crate::plot;
 use crate::progress;
-use crate::render::{law_chart, print_layers, print_notes};
+use crate::render::{law_chart, print_report};
 
 /// Which split of the dataset to feed.
 #[derive(Clone, Copy, Debug, ValueEnum, Serialize, PartialEq, Eq)]
@@ -407,14 +407,6 @@ fn present(
         print_json(&ModelJson { model, report });
         return Ok(());
     }
-    println!(
-        "{model}: n = {}, K = {}, class counts {:?}, {threads} threads",
-        report.n, report.classes, report.class_counts
-    );
-    print_layers(&report.layers, report.law.as_ref(), report.balanced);
-    if let Some(c) = &report.classifier {
-        println!("{}", serde_json::to_string_pretty(c).expect("serialisable"));
-    }
-    print_notes(&report.notes);
+    print_report(&model, &format!(", {threads} threads"), report);
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! Presentation shared by the commands that measure layers (`measure`, `law`, `imbalance`): the
+//! Presentation shared by the commands that measure layers (`measure`, `measure-model`, `law`,
+//! `imbalance`): the whole report,
 //! per-layer table, the law line, notes, and the ln D_l chart.
 
-use layerlaw_experiments::LayerReport;
+use layerlaw_experiments::{LayerReport, Report};
 use layerlaw_geometry::LawFit;
 
 use crate::output::{fmt_num, fmt_opt, Table};
@@ -65,6 +66,20 @@ pub fn print_layers(layers: &[LayerReport], law: Option<&LawFit>, balanced: bool
             fmt_opt(f.pearson_r)
         );
     }
+}
+
+/// Prints a whole report: `{source}: n = .., K = .., class counts [..]{extra}`, the per-layer
+/// table with the law line, the classifier metrics (JSON) and the notes.
+pub fn print_report(source: &str, extra: &str, report: &Report) {
+    println!(
+        "{source}: n = {}, K = {}, class counts {:?}{extra}",
+        report.n, report.classes, report.class_counts
+    );
+    print_layers(&report.layers, report.law.as_ref(), report.balanced);
+    if let Some(c) = &report.classifier {
+        println!("{}", serde_json::to_string_pretty(c).expect("serialisable"));
+    }
+    print_notes(&report.notes);
 }
 
 /// Prints every note as `note: ...` on stdout.
