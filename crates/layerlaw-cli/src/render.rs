@@ -1,6 +1,6 @@
 //! Presentation shared by the commands that measure layers (`measure`, `measure-model`, `law`,
-//! `imbalance`): the whole report,
-//! per-layer table, the law line, notes, and the ln D_l chart.
+//! `imbalance`): the whole report, the per-layer table, the law line, notes, and the ln D_l
+//! chart.
 
 use layerlaw_experiments::{LayerReport, Report};
 use layerlaw_geometry::LawFit;
