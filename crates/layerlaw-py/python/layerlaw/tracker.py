@@ -224,9 +224,12 @@ class LawTracker:
         self.seconds += seconds
         self.last_report = report
         law = report.law
+        names = [layer.name for layer in report.layers]
+        if self.engine == "streaming":  # the torch front end names layers by module path
+            names[:len(self.layer_names)] = list(self.layer_names)[:len(names)]
         row: Dict[str, Any] = {
             self.unit: int(index),
-            "layers": [layer.name for layer in report.layers],
+            "layers": names,
             "fuzziness": [layer.fuzziness for layer in report.layers],
             "nc1": [layer.nc1 for layer in report.layers],
             "nc2": [layer.etf_distance for layer in report.layers],
@@ -275,8 +278,6 @@ class LawTracker:
                 minority=self.minority if self.classifier is not None else None, batchnorm=self.bn)
         except ValueError as e:
             raise ValueError(f"{self.unit} {index}: {e}") from e
-        for layer, name in zip(report.layers, self.layer_names):
-            layer.name = name
         return report
 
     def step(self, index: int, train_acc: Optional[float] = None, test_acc: Optional[float] = None,
