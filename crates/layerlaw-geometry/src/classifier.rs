@@ -142,6 +142,22 @@ pub struct ClassifierCollapse {
     pub ncc_accuracy: f64,
 }
 
+/// NC3 $= \|W/\|W\|_F - M^\top/\|M\|_F\|_F$ of classifier `w` (K×p) and the centred class means
+/// `m` (p×K, columns $\mu_k-\mu_G$). Errors: $W = 0$ or $M = 0$.
+pub(crate) fn nc3(w: MatRef<'_, f64>, m: MatRef<'_, f64>) -> Result<f64> {
+    let (k, p) = (w.nrows(), w.ncols());
+    let (w_norm, m_norm) = (w.norm_l2(), m.norm_l2());
+    if w_norm <= 0.0 {
+        return Err(GeometryError::ZeroMatrix {
+            what: "classifier weights",
+        });
+    }
+    if m_norm <= 0.0 {
+        return Err(GeometryError::ZeroBetweenClass { num_classes: k });
+    }
+    Ok(Mat::from_fn(k, p, |c, j| w[(c, j)] / w_norm - m[(j, c)] / m_norm).norm_l2())
+}
+
 /// NC3/NC4 and accuracies for features `x` (n×p), classifier `w` (K×p) and bias `b` (length K).
 ///
 /// NC4 uses one GEMM per row block ($O(npK)$): with $z = x-\mu_G$ and $m_k = \mu_k-\mu_G$,
@@ -186,16 +202,7 @@ pub fn neural_collapse_classifier<T: Scalar>(
     check_finite(MatRef::from_column_major_slice(b, k, 1), "classifier bias")?;
     let means = class_means(x, labels.as_slice(), labels.counts())?;
     let m = centred_means_unweighted(means.as_ref()); // p×K
-    let (w_norm, m_norm) = (w.norm_l2(), m.norm_l2());
-    if w_norm <= 0.0 {
-        return Err(GeometryError::ZeroMatrix {
-            what: "classifier weights",
-        });
-    }
-    if m_norm <= 0.0 {
-        return Err(GeometryError::ZeroBetweenClass { num_classes: k });
-    }
-    let nc3 = Mat::from_fn(k, p, |c, j| w[(c, j)] / w_norm - m[(j, c)] / m_norm).norm_l2();
+    let nc3 = nc3(w, m.as_ref())?;
 
     let mu_g: Vec<f64> = (0..p)
         .map(|j| (0..k).map(|c| means[(c, j)]).sum::<f64>() / k as f64)

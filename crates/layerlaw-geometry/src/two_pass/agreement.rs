@@ -1,10 +1,10 @@
 //! NC3 and NC4 over two passes: nearest-class-centre agreement counted in pass 2.
 
-use faer::{Mat, MatRef};
+use faer::MatRef;
 
 use super::{check_batch, first_non_finite, in_batch, Basis};
 use crate::between::centred_means_unweighted;
-use crate::classifier::ClassifierCollapse;
+use crate::classifier::{nc3, ClassifierCollapse};
 use crate::error::{GeometryError, Result};
 use crate::layers::LayerFeatures;
 use crate::scalar::Scalar;
@@ -167,16 +167,7 @@ pub fn classifier_collapse(
         });
     }
     let m = centred_means_unweighted(basis.means()); // p×K
-    let (w_norm, m_norm) = (w.norm_l2(), m.norm_l2());
-    if w_norm <= 0.0 {
-        return Err(GeometryError::ZeroMatrix {
-            what: "classifier weights",
-        });
-    }
-    if m_norm <= 0.0 {
-        return Err(GeometryError::ZeroBetweenClass { num_classes: k });
-    }
-    let nc3 = Mat::from_fn(k, p, |c, j| w[(c, j)] / w_norm - m[(j, c)] / m_norm).norm_l2();
+    let nc3 = nc3(w, m.as_ref())?;
     let nf = n as f64;
     Ok(ClassifierCollapse {
         nc3,

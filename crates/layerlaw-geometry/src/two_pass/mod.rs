@@ -107,24 +107,9 @@ pub(crate) fn check_batch(
 
 /// The first NaN/Inf of a batch, in row-major order.
 pub(crate) fn first_non_finite(rows: &LayerFeatures<'_>) -> Option<GeometryError> {
-    fn scan<T: crate::Scalar>(x: MatRef<'_, T>) -> Option<GeometryError> {
-        for i in 0..x.nrows() {
-            for j in 0..x.ncols() {
-                let value = x[(i, j)].to_f64();
-                if !value.is_finite() {
-                    return Some(GeometryError::NonFiniteFeature {
-                        row: i,
-                        col: j,
-                        value,
-                    });
-                }
-            }
-        }
-        None
-    }
     match rows {
-        LayerFeatures::F32(x) => scan(*x),
-        LayerFeatures::F64(x) => scan(*x),
+        LayerFeatures::F32(x) => crate::blocks::first_non_finite(*x, 0..x.nrows()),
+        LayerFeatures::F64(x) => crate::blocks::first_non_finite(*x, 0..x.nrows()),
     }
 }
 
