@@ -331,3 +331,32 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+    use crate::{separation, Labels, SeparationOptions};
+
+    /// Drawing every group once is the full data: the replicate's D is the layer's D.
+    #[test]
+    fn drawing_every_group_once_gives_the_full_data() {
+        let (n, p, k) = (900usize, 11usize, 5usize);
+        let raw: Vec<i64> = (0..n).map(|i| ((i * 7 + i / 13) % k) as i64).collect();
+        let labels = Labels::new(&raw, Some(k)).unwrap();
+        let x = faer::Mat::from_fn(n, p, |i, j| {
+            ((i * p + j) as f64 * 0.61).sin() + (raw[i] as f64 * (j + 1) as f64 * 0.7).cos()
+        });
+        let sep = separation(x.as_ref(), &labels, &SeparationOptions::default()).unwrap();
+        let b = sep.bootstrap_groups().unwrap();
+        let g = b.groups();
+        assert_eq!(g, 64);
+        assert_eq!(b.counts().iter().sum::<u64>(), n as u64);
+        let draws: Vec<usize> = (0..k * g).map(|i| i % g).collect();
+        let d = replicate_fuzziness(b, k, &draws, sep.rank_tolerance).unwrap();
+        assert!(
+            (d - sep.fuzziness).abs() <= 1e-10 * sep.fuzziness,
+            "{d} vs {}",
+            sep.fuzziness
+        );
+    }
+}

@@ -120,6 +120,10 @@ impl ClassStatsPlan {
     }
 }
 
+/// The bootstrap groups as parts: G, then the counts, sums and packed scatters per (class,
+/// group) (see [`ClassStats::from_parts`]).
+pub type GroupParts = (usize, Vec<u64>, Vec<f64>, Vec<f64>);
+
 /// Sufficient statistics of the grouped bootstrap of one layer: per class $k$ and group $g$
 /// (index `k * G + g`), the count, $\sum u_i$ (r values) and the lower triangle of
 /// $\sum u_iu_i^\top$ (packed row by row, $r(r+1)/2$ values).
@@ -305,7 +309,7 @@ impl ClassStats {
         ncc_correct: u64,
         predicted: u64,
         ncc_agree: u64,
-        bootstrap: Option<(usize, Vec<u64>, Vec<f64>, Vec<f64>)>,
+        bootstrap: Option<GroupParts>,
     ) -> Result<ClassStats> {
         let k = sum_squares.len();
         let shape = |what: &'static str, want: usize, got: usize| GeometryError::ShapeMismatch {

@@ -90,8 +90,8 @@ pub mod two_pass;
 pub use accumulator::{MultiLayerAccumulator, DEFAULT_MAX_DIM};
 pub use bootstrap::{bootstrap_law, BootstrapOptions, Interval, LawIntervals};
 pub use class_stats::{
-    bootstrap_group, bootstrap_groups_for, BootstrapGroups, ClassStats, BOOTSTRAP_BUDGET_BYTES,
-    MAX_BOOTSTRAP_GROUPS, MIN_BOOTSTRAP_GROUPS,
+    bootstrap_group, bootstrap_groups_for, BootstrapGroups, ClassStats, GroupParts,
+    BOOTSTRAP_BUDGET_BYTES, MAX_BOOTSTRAP_GROUPS, MIN_BOOTSTRAP_GROUPS,
 };
 pub use classifier::{
     classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry,

@@ -82,6 +82,8 @@ impl PackedBasis {
     /// while this tile is computed. Each row's r projections and squared norm are also written
     /// to `rows_out` (r + 1 values per row, in order), for the per-class statistics.
     /// `scratch` is reused between calls.
+    // The kernel's inputs and its three outputs, kept apart so the hot loop sees plain slices.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn centre_project_rows<T: Scalar>(
         &self,
         rows: &[&[T]],
