@@ -17,7 +17,7 @@ use crate::error::CliError;
 use crate::output::{create_dir, print_json, write_json};
 use crate::plot::{self, Chart, Mark, Series};
 use crate::progress::EpochBars;
-use crate::render::{law_chart, print_layers, print_notes};
+use crate::render::{law_chart, print_family, print_intervals, print_layers, print_notes};
 
 /// Arguments of `layerlaw law`.
 #[derive(Args, Debug, Clone, Serialize)]
@@ -209,6 +209,8 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         return Ok(());
     }
     print_layers(&layers.layers, layers.law.as_ref(), layers.balanced);
+    print_intervals(layers.law_intervals.as_ref());
+    print_family(&layers.layers);
     println!(
         "train accuracy {:.4}, test accuracy {}, {:.1} s",
         report.train_accuracy,

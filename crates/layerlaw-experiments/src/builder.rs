@@ -5,8 +5,8 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, neural_collapse_classifier, separation_layers, GeometryError, Labels,
-    LayerFeatures, NamedLayer, Separation, SeparationOptions,
+    classifier_geometry, neural_collapse_classifier, separation_layers_with_predictions,
+    GeometryError, Labels, LayerFeatures, NamedLayer, Separation, SeparationOptions,
 };
 
 use crate::error::{ExperimentError, Result};
@@ -59,6 +59,7 @@ pub enum DegenerateLayer {
 #[derive(Clone, Debug)]
 pub struct ReportBuilder<'a> {
     labels: &'a Labels,
+    predictions: Option<&'a [usize]>,
     origin: Option<String>,
     classifier: Option<Classifier<'a>>,
     degenerate: DegenerateLayer,
@@ -70,6 +71,7 @@ impl<'a> ReportBuilder<'a> {
     pub fn new(labels: &'a Labels) -> Self {
         ReportBuilder {
             labels,
+            predictions: None,
             origin: None,
             classifier: None,
             degenerate: DegenerateLayer::Fail,
@@ -86,6 +88,14 @@ impl<'a> ReportBuilder<'a> {
     /// Also reports NC3/NC4 and the group geometry of `classifier` against the last layer.
     pub fn classifier(mut self, classifier: Option<Classifier<'a>>) -> Self {
         self.classifier = classifier;
+        self
+    }
+
+    /// The model's predicted class of every row (e.g. the argmax of its logits): every layer
+    /// then also reports how often its nearest class mean agrees with it (NC4 agreement,
+    /// `ncc_agreement`).
+    pub fn predictions(mut self, predictions: Option<&'a [usize]>) -> Self {
+        self.predictions = predictions;
         self
     }
 
@@ -129,7 +139,12 @@ impl<'a> ReportBuilder<'a> {
         notes: &mut Vec<String>,
     ) -> Result<Vec<(String, Separation)>> {
         let views: Vec<LayerFeatures<'_>> = layers.iter().map(|l| l.features).collect();
-        let results = separation_layers(&views, self.labels, &SeparationOptions::default());
+        let results = separation_layers_with_predictions(
+            &views,
+            self.labels,
+            self.predictions,
+            &SeparationOptions::default(),
+        );
         let mut out = Vec::with_capacity(layers.len());
         for ((index, layer), result) in layers.iter().enumerate().zip(results) {
             match (result, self.degenerate) {

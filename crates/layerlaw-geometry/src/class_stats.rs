@@ -40,6 +40,7 @@ pub fn bootstrap_group(index: u64, groups: usize) -> usize {
 /// Number of bootstrap groups per class for $K$ classes and rank $r$: the largest power of
 /// two up to [`MAX_BOOTSTRAP_GROUPS`] whose statistics, $8KG(1 + r + r(r+1)/2)$ bytes, fit in
 /// [`BOOTSTRAP_BUDGET_BYTES`]; 0 (no bootstrap) when that is below [`MIN_BOOTSTRAP_GROUPS`].
+/// Pass 2 also caps it at the smallest class size ([`crate::Basis::bootstrap_groups`]).
 pub fn bootstrap_groups_for(num_classes: usize, rank: usize) -> usize {
     let per_group = 8 * num_classes.max(1) * (1 + rank + rank * (rank + 1) / 2);
     let mut g = MAX_BOOTSTRAP_GROUPS;
@@ -50,6 +51,21 @@ pub fn bootstrap_groups_for(num_classes: usize, rank: usize) -> usize {
         g /= 2;
     }
     0
+}
+
+/// `groups` capped at the largest power of two not above the smallest class size (a group
+/// per example at most); 0 when that is below [`MIN_BOOTSTRAP_GROUPS`].
+fn groups_for_sizes(groups: usize, counts: &[usize]) -> usize {
+    let n_min = counts.iter().copied().min().unwrap_or(0);
+    let mut g = groups;
+    while g > n_min {
+        g /= 2;
+    }
+    if g < MIN_BOOTSTRAP_GROUPS {
+        0
+    } else {
+        g
+    }
 }
 
 /// What every row of pass 2 needs for the per-class statistics of one layer.
@@ -95,7 +111,7 @@ impl ClassStatsPlan {
             m,
             centres: (0..k * r).map(|i| c[(i / r, i % r)]).collect(),
             dist2,
-            groups: bootstrap_groups_for(k, r),
+            groups: groups_for_sizes(bootstrap_groups_for(k, r), counts),
         }
     }
 
