@@ -119,13 +119,7 @@ pub fn separation_layers_with_predictions(
     for step in 0..=layers.len() + 1 {
         let next = (step < layers.len() && results[step].is_none()).then_some(step);
         let plan = pending.as_ref().map(|(_, means, q)| {
-            WithinPlan::new(
-                Isa::selected(),
-                means.as_ref(),
-                counts,
-                q.as_ref(),
-                opts.rank_tolerance,
-            )
+            WithinPlan::new(Isa::selected(), means.as_ref(), counts, q.as_ref(), opts)
         });
         let (assembled, (within, means)) = rayon::join(
             || {
@@ -137,7 +131,7 @@ pub fn separation_layers_with_predictions(
                             q.as_ref(),
                             w.scatter.as_ref(),
                             w.sum_squares,
-                            Some(w.class_stats),
+                            opts.per_class.then_some(w.class_stats),
                             opts,
                         )
                     });

@@ -19,6 +19,7 @@ use crate::class_stats::{ClassStats, ClassStatsPlan};
 use crate::error::{GeometryError, Result};
 use crate::kernels::{Isa, PackedBasis, TILE};
 use crate::scalar::Scalar;
+use crate::separation::SeparationOptions;
 
 /// Unnormalised projected within-class scatter and total squared residual.
 pub(crate) struct ProjectedWithin {
@@ -28,6 +29,13 @@ pub(crate) struct ProjectedWithin {
     pub sum_squares: f64,
     /// Per-class sums (variances, fuzziness, NCC, bootstrap groups).
     pub class_stats: ClassStats,
+}
+
+impl ProjectedWithin {
+    /// The per-class sums when the plan kept them.
+    pub(crate) fn class_stats_if(self_stats: ClassStats, plan: &WithinPlan) -> Option<ClassStats> {
+        plan.per_class.then_some(self_stats)
+    }
 }
 
 /// One chunk's pass-2 sums: the scatter's lower triangle (r×r row-major), the sum of squares
@@ -43,26 +51,28 @@ pub(crate) struct WithinPlan {
     means_rm: Vec<f64>,
     packed: PackedBasis,
     stats: ClassStatsPlan,
+    per_class: bool,
     p: usize,
     r: usize,
 }
 
 impl WithinPlan {
     /// The plan for class means `means` (K×p) of classes of sizes `counts` and basis `q`
-    /// (p×r), with the kernels of `isa` (which must be supported by this CPU); `tol` is the
-    /// pseudo-inverse cut-off of the per-class fuzziness.
+    /// (p×r), with the kernels of `isa` (which must be supported by this CPU); `opts` gives the
+    /// pseudo-inverse cut-off of the per-class fuzziness and whether to keep per-class sums.
     pub(crate) fn new(
         isa: Isa,
         means: MatRef<'_, f64>,
         counts: &[usize],
         q: MatRef<'_, f64>,
-        tol: f64,
+        opts: &SeparationOptions,
     ) -> WithinPlan {
         let (k, p) = (means.nrows(), means.ncols());
         WithinPlan {
             means_rm: (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect(),
             packed: PackedBasis::new(q, isa),
-            stats: ClassStatsPlan::new(means, counts, q, tol),
+            stats: ClassStatsPlan::new(means, counts, q, opts.rank_tolerance),
+            per_class: opts.per_class,
             p,
             r: q.ncols(),
         }
@@ -192,7 +202,12 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
             );
         }
         let r1 = plan.r + 1;
-        for (t, i) in (start..end).enumerate() {
+        let per_class = if plan.per_class {
+            start..end
+        } else {
+            start..start
+        };
+        for (t, i) in per_class.enumerate() {
             self.stats.add_row(
                 &plan.stats,
                 self.labels[i],
@@ -320,7 +335,7 @@ fn project_within_isa<T: Scalar>(
     let counts: Vec<usize> = (0..means.nrows())
         .map(|c| labels.iter().filter(|&&y| y == c).count().max(1))
         .collect();
-    let plan = WithinPlan::new(isa, means, &counts, q, 1e-6);
+    let plan = WithinPlan::new(isa, means, &counts, q, &SeparationOptions::default());
     project_within(x, &RowsOf::labels(labels), &plan)
 }
 

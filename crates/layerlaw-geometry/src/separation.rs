@@ -14,7 +14,7 @@ use crate::kernels::Isa;
 use crate::labels::Labels;
 use crate::nc2::{coefficient_of_variation, equiangularity, etf_distance_of_gram, gram};
 use crate::nc_family::{family_metrics, orthogonality_deviation};
-use crate::projection::{project_within, RowsOf, WithinPlan};
+use crate::projection::{project_within, ProjectedWithin, RowsOf, WithinPlan};
 use crate::scalar::Scalar;
 
 /// Options of [`separation`].
@@ -33,12 +33,18 @@ pub struct SeparationOptions {
     /// direction is between those levels, which signals a numerically rank-deficient $SS_b$.
     /// Must satisfy $0 \le \mathrm{tol} < 1$.
     pub rank_tolerance: f64,
+    /// Keep the per-class sums of pass 2 (default `true`): CDNV, the per-class fuzziness
+    /// $D_k$, the nearest-class-centre accuracy and agreement, and the bootstrap groups of the
+    /// law's intervals. `false` skips them ($O(r^2 + Kr)$ per row) and leaves those fields
+    /// out, with a note.
+    pub per_class: bool,
 }
 
 impl Default for SeparationOptions {
     fn default() -> Self {
         SeparationOptions {
             rank_tolerance: 1e-6,
+            per_class: true,
         }
     }
 }
@@ -217,13 +223,7 @@ pub fn separation<T: Scalar>(
     let counts = labels.counts();
     let means = class_means(x, labels.as_slice(), counts)?;
     let q = between_basis(means.as_ref(), counts, opts.rank_tolerance)?;
-    let plan = WithinPlan::new(
-        Isa::selected(),
-        means.as_ref(),
-        counts,
-        q.as_ref(),
-        opts.rank_tolerance,
-    );
+    let plan = WithinPlan::new(Isa::selected(), means.as_ref(), counts, q.as_ref(), opts);
     let within = project_within(x, &RowsOf::labels(labels.as_slice()), &plan)?;
     assemble(
         means,
@@ -231,7 +231,7 @@ pub fn separation<T: Scalar>(
         q.as_ref(),
         within.scatter.as_ref(),
         within.sum_squares,
-        Some(within.class_stats),
+        ProjectedWithin::class_stats_if(within.class_stats, &plan),
         opts,
     )
 }

@@ -206,3 +206,18 @@ fn uniform_duality_matches_the_peer_library() {
     let c = neural_collapse_classifier(x.as_ref(), &labels, w.as_ref(), None).unwrap();
     assert_rel(c.uniform_duality, 0.18872478994622352, 1e-10, "UNC3");
 }
+
+#[test]
+fn per_class_sums_can_be_left_out() {
+    let (x, labels, _, _) = data();
+    let opts = SeparationOptions {
+        per_class: false,
+        ..SeparationOptions::default()
+    };
+    let sep = separation(x.as_ref(), &labels, &opts).unwrap();
+    assert_rel(sep.fuzziness, 44.747298914143144, 1e-10, "D");
+    assert_rel(sep.nc1_quotient, 0.6533631221780827, 1e-10, "quotient");
+    assert!(sep.cdnv.is_none() && sep.ncc_accuracy.is_none() && sep.class_fuzziness.is_empty());
+    assert!(sep.bootstrap_groups().is_none());
+    assert!(sep.notes.iter().any(|n| n.contains("per-class sums")), "{:?}", sep.notes);
+}

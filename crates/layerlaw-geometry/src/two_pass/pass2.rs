@@ -46,7 +46,10 @@ impl Pass2 {
             scatter: vec![0.0; r * r],
             sum_squares: 0.0,
             batches: 0,
-            class_stats: Some(ClassStats::new(basis.stats_plan())),
+            class_stats: basis
+                .options()
+                .per_class
+                .then(|| ClassStats::new(basis.stats_plan())),
         }
     }
 
@@ -149,7 +152,7 @@ impl Pass2 {
                 basis.means(),
                 basis.counts(),
                 basis.q(),
-                basis.options().rank_tolerance,
+                basis.options(),
             );
             let of = RowsOf {
                 labels,
