@@ -80,6 +80,9 @@ pub(crate) struct ClassStatsPlan {
     centres: Vec<f64>,
     /// $\|c_y - c_k\|^2$, K×K row-major.
     dist2: Vec<f64>,
+    /// $[L; C]^\top$: r rows of m + K values, so that every row's m + K dot products are
+    /// one pass of independent multiply-adds over its r projections.
+    stacked_t: Vec<f64>,
     groups: usize,
 }
 
@@ -104,9 +107,21 @@ impl ClassStatsPlan {
                 dist2[y * k + j] = (0..r).map(|a| (c[(y, a)] - c[(j, a)]).powi(2)).sum();
             }
         }
+        let w = m + k;
+        let stacked_t = (0..r * w)
+            .map(|i| {
+                let (a, j) = (i / w, i % w);
+                if j < m {
+                    l[(j, a)]
+                } else {
+                    c[(j - m, a)]
+                }
+            })
+            .collect();
         ClassStatsPlan {
             k,
             r,
+            stacked_t,
             whiten: (0..m * r).map(|i| l[(i / r, i % r)]).collect(),
             m,
             centres: (0..k * r).map(|i| c[(i / r, i % r)]).collect(),
@@ -244,26 +259,24 @@ impl ClassStats {
         prediction: Option<usize>,
         scratch: &mut Vec<f64>,
     ) {
-        let (k, r) = (plan.k, plan.r);
+        let (k, r, m) = (plan.k, plan.r, plan.m);
         let u = &out[..r];
         self.sum_squares[y] += out[r];
-        let mut fuzz = 0.0;
-        for row in plan.whiten.chunks_exact(r.max(1)).take(plan.m) {
-            let w: f64 = row.iter().zip(u).map(|(a, b)| a * b).sum();
-            fuzz += w * w;
+        // The m whitened coordinates L u, then the K inner products c_k . u.
+        let w = m + k;
+        scratch.resize(w, 0.0);
+        scratch.fill(0.0);
+        for (&ua, col) in u.iter().zip(plan.stacked_t.chunks_exact(w)) {
+            for (d, &v) in scratch.iter_mut().zip(col) {
+                *d += ua * v;
+            }
         }
-        self.fuzziness[y] += fuzz;
-        scratch.resize(k, 0.0);
-        for (c, slot) in scratch.iter_mut().enumerate() {
-            *slot = plan.centres[c * r..(c + 1) * r]
-                .iter()
-                .zip(u)
-                .map(|(a, b)| a * b)
-                .sum();
-        }
+        let (whitened, dots) = scratch.split_at(m);
+        self.fuzziness[y] += whitened.iter().map(|v| v * v).sum::<f64>();
         let (mut best, mut near) = (0, f64::INFINITY);
-        for c in 0..k {
-            let score = 2.0 * (scratch[y] - scratch[c]) + plan.dist2[y * k + c];
+        let (own, dist2) = (dots[y], &plan.dist2[y * k..(y + 1) * k]);
+        for (c, (&dot, &d2)) in dots.iter().zip(dist2).enumerate() {
+            let score = 2.0 * (own - dot) + d2;
             if score < near {
                 (best, near) = (c, score);
             }
@@ -280,13 +293,13 @@ impl ClassStats {
                 *s += v;
             }
             let tri = r * (r + 1) / 2;
-            let packed = &mut b.scatter[slot * tri..(slot + 1) * tri];
-            let mut at = 0;
-            for a in 0..r {
-                for bb in 0..=a {
-                    packed[at] += u[a] * u[bb];
-                    at += 1;
+            let mut packed = &mut b.scatter[slot * tri..(slot + 1) * tri];
+            for (a, &ua) in u.iter().enumerate() {
+                let (row, rest) = packed.split_at_mut(a + 1);
+                for (p, &ub) in row.iter_mut().zip(u) {
+                    *p += ua * ub;
                 }
+                packed = rest;
             }
         }
     }

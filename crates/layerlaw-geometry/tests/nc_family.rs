@@ -219,5 +219,9 @@ fn per_class_sums_can_be_left_out() {
     assert_rel(sep.nc1_quotient, 0.6533631221780827, 1e-10, "quotient");
     assert!(sep.cdnv.is_none() && sep.ncc_accuracy.is_none() && sep.class_fuzziness.is_empty());
     assert!(sep.bootstrap_groups().is_none());
-    assert!(sep.notes.iter().any(|n| n.contains("per-class sums")), "{:?}", sep.notes);
+    assert!(
+        sep.notes.iter().any(|n| n.contains("per-class sums")),
+        "{:?}",
+        sep.notes
+    );
 }
