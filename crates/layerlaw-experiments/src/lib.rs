@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+pub mod csv;
 #[cfg(feature = "training")]
 mod data;
 mod error;
@@ -43,6 +44,7 @@ mod law;
 mod manifest;
 mod measure;
 mod report;
+mod splits;
 #[cfg(feature = "training")]
 mod training;
 
@@ -66,5 +68,6 @@ pub use law::{default_measure_every, LawConfig, LawExperiment, LawOutcome, LawPa
 pub use manifest::manifest;
 pub use measure::measure_feature_set;
 pub use report::{ClassifierReport, LayerReport, Report, LAW_NOT_FITTED};
+pub use splits::{LawSplit, SplitReport};
 #[cfg(feature = "training")]
 pub use training::{training_labels, training_layers, DynamicsPoint, Progress, Silent};

@@ -11,10 +11,18 @@
 //! fails (one layer; a layer with $D = 0$, e.g. every sample at its class mean), the report
 //! carries `law: None` (`null` in JSON, `None` in Python) and a note
 //! `"law not fitted: <reason>"` in `notes`; front ends show the note.
+//!
+//! **Fit layers.** By default every layer enters the fit; [`Report::refit`] (and
+//! [`crate::ReportBuilder::fit_layers`]) fits a chosen [`FitLayers`] subset instead, at the
+//! layers' real indices $l$. Either way `law.residuals` holds
+//! $\ln D_l - (\ln D_0 + l\ln\rho)$ for every layer and `law.fit_layers` the fitted indices.
 
 use layerlaw_geometry::{
-    fit_law, ClassifierCollapse, ClassifierGeometry, Definitions, LawFit, Separation, DEFINITIONS,
+    fit_law, fit_law_at, ClassifierCollapse, ClassifierGeometry, Definitions, FitLayers, LawFit,
+    Separation, DEFINITIONS,
 };
+
+use crate::error::Result;
 use serde::Serialize;
 
 /// The report of one layer: its name and place in the fit, then every [`Separation`] field
@@ -116,6 +124,33 @@ impl Report {
             classifier,
             notes,
         }
+    }
+
+    /// Fits the law again over the layers `fit` selects, replacing `law` and any
+    /// `"law not fitted"` note (a fit that fails on a selected layer's $D$ is a note, as in
+    /// [`Report::from_separations`]).
+    ///
+    /// Errors: `fit` names a layer the report does not have, or selects fewer than two
+    /// ([`crate::ExperimentError::FitLayers`]); the report is then left as it was.
+    pub fn refit(&mut self, fit: &FitLayers) -> Result<()> {
+        let indices = fit.resolve(self.layers.len())?;
+        self.fit_over(&indices);
+        Ok(())
+    }
+
+    /// Fits the law over `indices` (those beyond the last layer are left out), replacing `law`
+    /// and any `"law not fitted"` note.
+    pub(crate) fn fit_over(&mut self, indices: &[usize]) {
+        self.notes.retain(|n| !n.starts_with(LAW_NOT_FITTED));
+        let d = self.fuzziness();
+        let kept: Vec<usize> = indices.iter().copied().filter(|&l| l < d.len()).collect();
+        self.law = match fit_law_at(&d, &kept) {
+            Ok(fit) => Some(fit),
+            Err(e) => {
+                self.notes.push(format!("{LAW_NOT_FITTED}: {e}"));
+                None
+            }
+        };
     }
 
     /// $D_l$ of every layer, in order.

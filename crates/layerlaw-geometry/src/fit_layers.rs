@@ -233,6 +233,13 @@ impl fmt::Display for FitLayers {
     }
 }
 
+impl serde::Serialize for FitLayers {
+    /// As its [`Display`](fmt::Display) form: `"all"` or the items as written.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
