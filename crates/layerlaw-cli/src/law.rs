@@ -86,7 +86,12 @@ pub struct LawArgs {
     pub fit_layers: FitLayers,
     /// Comma-separated sets of points the trained net's features are measured on at the end: `train`
     /// (the training subset, the paper's measurement) and/or `test` (the test set), reported side by side.
-    #[arg(long, value_delimiter = ',', default_value = "train", value_name = "SPLITS")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "train",
+        value_name = "SPLITS"
+    )]
     pub split: Vec<LawSplit>,
     /// Also write the per-layer table as CSV (one row per layer, a `split` column with several splits;
     /// columns in docs/csv.md).

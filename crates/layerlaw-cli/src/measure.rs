@@ -167,7 +167,11 @@ pub fn run(args: &MeasureArgs) -> Result<(), CliError> {
                 serde_json::to_string_pretty(c).expect("serialisable")
             );
         }
-        let notes: Vec<String> = report.notes.iter().map(|n| format!("{name}: {n}")).collect();
+        let notes: Vec<String> = report
+            .notes
+            .iter()
+            .map(|n| format!("{name}: {n}"))
+            .collect();
         print_notes(&notes);
     }
     Ok(())

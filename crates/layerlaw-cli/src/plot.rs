@@ -259,9 +259,9 @@ fn panel<DB: DrawingBackend>(
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                     .map_err(err)?;
                 if labelled {
-                    drawn.label(name).legend(move |(x, y)| {
-                        Circle::new((x + 9, y), 4, legend_color.filled())
-                    });
+                    drawn
+                        .label(name)
+                        .legend(move |(x, y)| Circle::new((x + 9, y), 4, legend_color.filled()));
                 }
             }
             Mark::Hollow => {

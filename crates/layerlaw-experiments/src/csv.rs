@@ -57,7 +57,8 @@ fn fitted(row: &LayerRow<'_>) -> Option<bool> {
 }
 
 fn residual(row: &LayerRow<'_>) -> Option<f64> {
-    row.law.and_then(|f| f.residuals.get(row.layer.index).copied())
+    row.law
+        .and_then(|f| f.residuals.get(row.layer.index).copied())
 }
 
 /// The per-layer columns, in order. Add a per-layer metric here and every `--csv` output and
@@ -141,7 +142,8 @@ pub fn layer_columns() -> &'static [LayerColumn] {
         },
         LayerColumn {
             name: "fitted",
-            description: "whether the layer entered the law fit (`true`/`false`; empty without a fit)",
+            description:
+                "whether the layer entered the law fit (`true`/`false`; empty without a fit)",
             value: |r| fitted(r).map(|b| b.to_string()).unwrap_or_default(),
         },
         LayerColumn {
@@ -257,14 +259,25 @@ mod tests {
             "{}",
             lines[0]
         );
-        assert!(lines[1].starts_with("train,\"fc,1\",0,1,4,2,"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("train,\"fc,1\",0,1,4,2,"),
+            "{}",
+            lines[1]
+        );
         let d: f64 = lines[2].split(',').nth(6).unwrap().parse().unwrap();
         assert_eq!(d, r.layers[1].fuzziness());
         assert!(lines[1].ends_with(&format!(
             ",true,{}",
             csv_number(r.law.as_ref().unwrap().residuals[0])
         )));
-        let plain = layers_csv(None, &[CsvGroup { label: "", layers: &r.layers, law: None }]);
+        let plain = layers_csv(
+            None,
+            &[CsvGroup {
+                label: "",
+                layers: &r.layers,
+                law: None,
+            }],
+        );
         assert!(plain.starts_with("layer,l,"));
         assert!(plain.lines().nth(2).unwrap().ends_with(",,"));
         assert!(columns_markdown().contains("| `residual` |"));

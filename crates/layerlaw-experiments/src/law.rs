@@ -111,9 +111,14 @@ impl LawParams {
             self.fit_layers.resolve(self.depth)?;
         }
         if self.splits.is_empty() {
-            return Err(ExperimentError::invalid("splits", "give at least one split"));
+            return Err(ExperimentError::invalid(
+                "splits",
+                "give at least one split",
+            ));
         }
-        if let Some(dup) = (1..self.splits.len()).find(|&i| self.splits[..i].contains(&self.splits[i])) {
+        if let Some(dup) =
+            (1..self.splits.len()).find(|&i| self.splits[..i].contains(&self.splits[i]))
+        {
             return Err(ExperimentError::invalid(
                 "splits",
                 format!("`{}` is listed twice", self.splits[dup]),

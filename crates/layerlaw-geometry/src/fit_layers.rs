@@ -37,7 +37,9 @@ pub enum FitLayersError {
         layers: usize,
     },
     /// The specification selects fewer than two layers, so no line can be fitted.
-    #[error("fit layers: `{spec}` selects {selected} layer(s) of {layers}; the fit needs at least 2")]
+    #[error(
+        "fit layers: `{spec}` selects {selected} layer(s) of {layers}; the fit needs at least 2"
+    )]
     TooFew {
         /// The specification, as written.
         spec: String,
@@ -289,7 +291,10 @@ mod tests {
             }
         }
         let e = parse("3..1").unwrap_err().to_string();
-        assert!(e.contains("`3..1`") && e.contains("before it starts"), "{e}");
+        assert!(
+            e.contains("`3..1`") && e.contains("before it starts"),
+            "{e}"
+        );
         assert_eq!(parse(" "), Err(FitLayersError::Empty));
         assert_eq!(FitLayers::indices(&[]), Err(FitLayersError::Empty));
     }
@@ -316,7 +321,14 @@ mod tests {
         ));
         let e = parse("3..").unwrap().resolve(4).unwrap_err();
         assert!(
-            matches!(e, FitLayersError::TooFew { selected: 1, layers: 4, .. }),
+            matches!(
+                e,
+                FitLayersError::TooFew {
+                    selected: 1,
+                    layers: 4,
+                    ..
+                }
+            ),
             "{e:?}"
         );
         assert!(e.to_string().contains("at least 2"), "{e}");

@@ -71,10 +71,7 @@ pub fn fit_law_at(d: &[f64], layers: &[usize]) -> Result<LawFit> {
             points: fitted.len(),
         });
     }
-    if let Some(&layer) = fitted
-        .iter()
-        .find(|&&l| !(d[l].is_finite() && d[l] > 0.0))
-    {
+    if let Some(&layer) = fitted.iter().find(|&&l| !(d[l].is_finite() && d[l] > 0.0)) {
         return Err(GeometryError::InvalidFuzziness {
             layer,
             value: d[layer],

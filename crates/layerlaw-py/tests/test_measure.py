@@ -155,5 +155,5 @@ def test_fit_law_matches_polyfit_and_pearsonr():
     fit = layerlaw.fit_law(d)
     for key, value in law_fit(d).items():
         assert getattr(fit, key) == pytest.approx(value, rel=1e-12)
-    assert set(fit.to_dict()) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios"}
+    assert set(fit.to_dict()) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios", "fit_layers", "residuals"}
     assert layerlaw.fit_law([2.0, 2.0, 2.0]).pearson_r is None
