@@ -282,4 +282,14 @@ mod tests {
         assert!(plain.lines().nth(2).unwrap().ends_with(",,"));
         assert!(columns_markdown().contains("| `residual` |"));
     }
+
+    #[test]
+    fn docs_list_every_column() {
+        let doc = include_str!("../../../docs/csv.md");
+        assert!(
+            doc.contains(&columns_markdown()),
+            "docs/csv.md must hold this table:\n{}",
+            columns_markdown()
+        );
+    }
 }

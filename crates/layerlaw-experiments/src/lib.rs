@@ -11,6 +11,10 @@
 //!   [`measure_feature_set`] does it for a feature file. A law that cannot be fitted (fewer than
 //!   two layers, a layer with $D \le 0$ or non-finite) is never an error: `law` is `None` and a
 //!   note `"law not fitted: <reason>"` says why.
+//! * Which layers enter the fit: [`ReportBuilder::fit_layers`] and [`Report::refit`] take a
+//!   [`layerlaw_geometry::FitLayers`] (`1..`, `0,2..5`); every fit carries the fitted indices
+//!   and the residual of every layer. Reports side by side (training and test set, several
+//!   files) are [`SplitReport`]s; [`csv`] writes per-layer tables from one column list.
 //! * Data for the training experiments: [`DataSource`] (dataset, directory, the embedded
 //!   Fashion-MNIST fallback), [`Preprocess`] tables and [`prepare_data`].
 //! * [`LawExperiment`] (He & Su's Figure 1) and [`ImbalanceExperiment`] (Minority Collapse,
