@@ -104,7 +104,7 @@ def test_measure_report_shape_and_values():
         "name", "index", "dim", "num_classes", "num_samples", "fuzziness", "nc1", "rank", "rank_nc1",
         "trace_within", "trace_between", "equinorm", "equiangularity", "etf_distance", "notes",
     }
-    assert set(d["law"]) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios"}
+    assert set(d["law"]) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios", "fit_layers", "residuals"}
     assert d["classifier"] is None
     # A list of pairs gives the same report.
     assert layerlaw.measure(list(layers.items()), y).to_dict() == d
