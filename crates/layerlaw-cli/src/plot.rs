@@ -143,7 +143,7 @@ fn draw<DB: DrawingBackend>(
         (root.clone(), None)
     } else {
         let height = root.dim_in_pixel().1;
-        let (a, b) = root.split_vertically(height * 7 / 10);
+        let (a, b) = root.split_vertically(height * 13 / 20);
         (a, Some(b))
     };
     panel(
