@@ -5,13 +5,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use layerlaw_experiments::csv::{layers_csv, CsvGroup};
 use layerlaw_experiments::{manifest, ImbalanceExperiment, ImbalanceParams, ImbalanceRun, Model};
+use layerlaw_geometry::FitLayers;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::args::{DataArgs, DeviceArg, OptimizerArg};
 use crate::error::CliError;
-use crate::output::{create_dir, fmt_opt, print_json, write_json, Table};
+use crate::output::{create_dir, fmt_opt, print_json, write_json, write_text, Table};
 use crate::plot::{self, Chart, Mark, Series};
 use crate::progress::EpochBars;
 
@@ -107,6 +109,14 @@ pub struct ImbalanceArgs {
     /// E_H of the Layer-Peeled Model shown beside the network.
     #[arg(long, default_value_t = 5.0)]
     pub eh: f64,
+    /// Layers that enter each run's law fit: indices and inclusive ranges, e.g. `1..` (layer 1 to the
+    /// last), `0,2..5`; `all` (the default) fits every layer. The fit uses the layers' real indices l.
+    #[arg(long, default_value = "all", value_name = "LAYERS")]
+    pub fit_layers: FitLayers,
+    /// Also write every run's per-layer table as CSV (one row per layer and run, with a leading `run`
+    /// column, the run's place in the sweep from 0; columns in docs/csv.md).
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
     /// Output directory.
     #[arg(long, default_value = "out/imbalance")]
     pub out: PathBuf,
@@ -141,6 +151,7 @@ impl ImbalanceArgs {
             device: self.device.device(),
             ew: self.ew,
             eh: self.eh,
+            fit_layers: self.fit_layers.clone(),
         }
     }
 }
@@ -202,6 +213,7 @@ fn sweep_charts(runs: &[ImbalanceRun]) -> (Chart, Chart) {
                 mark: Mark::LinePoints,
             },
         ],
+        ..Chart::default()
     };
     let acc = Chart {
         title: "Test accuracy under imbalance".into(),
@@ -219,6 +231,7 @@ fn sweep_charts(runs: &[ImbalanceRun]) -> (Chart, Chart) {
                 mark: Mark::LinePoints,
             },
         ],
+        ..Chart::default()
     };
     (cos, acc)
 }
@@ -236,6 +249,19 @@ pub fn run(args: &ImbalanceArgs) -> Result<(), CliError> {
         "notes": out.notes,
     });
     write_json(&args.out.join("imbalance.json"), &report)?;
+    if let Some(path) = &args.csv {
+        let labels: Vec<String> = (0..runs.len()).map(|r| r.to_string()).collect();
+        let groups: Vec<CsvGroup<'_>> = runs
+            .iter()
+            .zip(&labels)
+            .map(|(r, label)| CsvGroup {
+                label,
+                layers: &r.layers,
+                law: r.law.as_ref(),
+            })
+            .collect();
+        write_text(path, &layers_csv(Some("run"), &groups))?;
+    }
     if runs.len() > 1 {
         let (cos, acc) = sweep_charts(runs);
         plot::render(&cos, &args.out.join("minority_cosine.svg"))?;

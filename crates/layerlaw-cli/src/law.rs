@@ -1,13 +1,15 @@
 //! `layerlaw law`: train a feedforward net (Linear→BN→ReLU blocks) and test the law of equi-separation
-//! D_l ≈ ρ^l D_0 on its training features (He & Su, PNAS 2023, Figure 1), with its emergence during training.
+//! D_l ≈ ρ^l D_0 on its training features (He & Su, PNAS 2023, Figure 1), with its emergence during training,
+//! and optionally on the test set side by side (`--split train,test`).
 
 use std::path::PathBuf;
 
 use clap::Args;
 use layerlaw_experiments::{
-    manifest, save_features, DynamicsPoint, LawExperiment, LawParams, LawReport, LayerReport,
+    manifest, save_features, DynamicsPoint, LawExperiment, LawParams, LawReport, LawSplit,
+    LayerReport, SplitReport,
 };
-use layerlaw_geometry::{Definitions, LawFit};
+use layerlaw_geometry::{Definitions, FitLayers, LawFit};
 use layerlaw_train::EpochStats;
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +19,10 @@ use crate::error::CliError;
 use crate::output::{create_dir, print_json, write_json};
 use crate::plot::{self, Chart, Mark, Series};
 use crate::progress::EpochBars;
-use crate::render::{law_chart, print_family, print_intervals, print_layers, print_notes};
+use crate::render::{
+    law_chart, law_chart_splits, print_family, print_intervals, print_layers, print_notes,
+    print_splits, write_splits_csv, SplitView,
+};
 
 /// Arguments of `layerlaw law`.
 #[derive(Args, Debug, Clone, Serialize)]
@@ -75,6 +80,23 @@ pub struct LawArgs {
     /// `imbalance --model vgg11|resnet18`).
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
+    /// Layers that enter the law fit: indices and inclusive ranges, e.g. `1..` (layer 1 to the last),
+    /// `0,2..5`; `all` (the default) fits every layer. The fit uses the layers' real indices l.
+    #[arg(long, default_value = "all", value_name = "LAYERS")]
+    pub fit_layers: FitLayers,
+    /// Comma-separated sets of points the trained net's features are measured on at the end: `train`
+    /// (the training subset, the paper's measurement) and/or `test` (the test set), reported side by side.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "train",
+        value_name = "SPLITS"
+    )]
+    pub split: Vec<LawSplit>,
+    /// Also write the per-layer table as CSV (one row per layer, a `split` column with several splits;
+    /// columns in docs/csv.md).
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
     /// Output directory.
     #[arg(long, default_value = "out/law")]
     pub out: PathBuf,
@@ -103,6 +125,8 @@ impl LawArgs {
             batchnorm: !self.no_batchnorm,
             relu: !self.no_relu,
             device: self.device.device(),
+            fit_layers: self.fit_layers.clone(),
+            splits: self.split.clone(),
         }
     }
 }
@@ -122,6 +146,8 @@ struct LawJson<'a> {
     history: &'a [EpochStats],
     dynamics: &'a [DynamicsPoint],
     train_seconds: f64,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    splits: &'a [SplitReport],
     config: &'a LawArgs,
     notes: &'a [String],
 }
@@ -142,6 +168,7 @@ impl<'a> LawJson<'a> {
             history: &r.history,
             dynamics: &r.dynamics,
             train_seconds: r.train_seconds,
+            splits: &r.splits,
             config,
             notes: &m.notes,
         }
@@ -167,6 +194,7 @@ fn dynamics_chart(names: &[String], dynamics: &[DynamicsPoint]) -> Chart {
         x_label: "epoch".into(),
         y_label: "ln D_l".into(),
         series,
+        ..Chart::default()
     }
 }
 
@@ -182,10 +210,24 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         "Law of equi-separation: depth {}, {:?} lr {}",
         args.depth, args.optimizer, args.lr
     );
-    plot::render(
-        &law_chart(&title, &layers.layers, layers.law.as_ref()),
-        &args.out.join("law.svg"),
-    )?;
+    let views: Vec<SplitView<'_>> = if report.splits.is_empty() {
+        vec![SplitView::of("", layers)]
+    } else {
+        report
+            .splits
+            .iter()
+            .map(|s| SplitView::of(&s.split, &s.report))
+            .collect()
+    };
+    let chart = if report.splits.is_empty() {
+        law_chart(&title, &layers.layers, layers.law.as_ref())
+    } else {
+        law_chart_splits(&title, &views)
+    };
+    plot::render(&chart, &args.out.join("law.svg"))?;
+    if let Some(path) = &args.csv {
+        write_splits_csv(path, &views)?;
+    }
     if report.dynamics.len() >= 2 {
         plot::render(
             &dynamics_chart(&out.training.features.names, &report.dynamics),
@@ -208,9 +250,13 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         print_json(&LawJson::new(report, args));
         return Ok(());
     }
-    print_layers(&layers.layers, layers.law.as_ref(), layers.balanced);
-    print_intervals(layers.law_intervals.as_ref());
-    print_family(&layers.layers);
+    if report.splits.is_empty() {
+        print_layers(&layers.layers, layers.law.as_ref(), layers.balanced);
+        print_intervals(layers.law_intervals.as_ref());
+        print_family(&layers.layers);
+    } else {
+        print_splits(&views);
+    }
     println!(
         "train accuracy {:.4}, test accuracy {}, {:.1} s",
         report.train_accuracy,
@@ -221,6 +267,15 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
         report.train_seconds
     );
     print_notes(&layers.notes);
+    for s in report.splits.iter().filter(|s| s.split != "train") {
+        let notes: Vec<String> = s
+            .report
+            .notes
+            .iter()
+            .map(|n| format!("{}: {n}", s.split))
+            .collect();
+        print_notes(&notes);
+    }
     let dynamics = if report.dynamics.len() >= 2 {
         "dynamics.svg, "
     } else {

@@ -210,6 +210,7 @@ pub fn sweep_chart(s: &Sweep) -> Chart {
                 mark: Mark::ThinLine,
             },
         ],
+        ..Chart::default()
     }
 }
 

@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Separation fuzziness, NC1-NC4 and the law fit of features saved from any framework.
+    /// Separation fuzziness, NC1-NC4 and the law fit of features saved from any framework (several files side by side).
     Measure(measure::MeasureArgs),
     /// Every layer of an ONNX classifier over a dataset or an input file: D, NC1-NC4 and the law fit.
     MeasureModel(measure_model::MeasureModelArgs),

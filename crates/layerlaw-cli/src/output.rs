@@ -15,6 +15,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), CliError> 
     })
 }
 
+/// Writes `text` into `path` as it is (e.g. a CSV file).
+pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Prints `value` as one pretty JSON object on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
     println!(

@@ -25,6 +25,8 @@ pub enum Mark {
     ThinLine,
     /// Points only.
     Points,
+    /// Hollow grey points (e.g. layers left out of a fit), whatever the series' place.
+    Hollow,
 }
 
 /// One named series of (x, y) points.
@@ -49,7 +51,14 @@ pub struct Chart {
     pub y_label: String,
     /// The series, drawn in order with a fixed palette.
     pub series: Vec<Series>,
+    /// Series of a lower panel under the chart sharing its x axis (e.g. residuals), with a
+    /// zero line; no panel when empty.
+    pub lower: Vec<Series>,
+    /// Y-axis label of the lower panel.
+    pub lower_label: String,
 }
+
+const GREY: RGBColor = RGBColor(150, 150, 150);
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -94,10 +103,10 @@ pub fn render(chart: &Chart, path: &Path) -> Result<(), CliError> {
     })
 }
 
-fn bounds(chart: &Chart) -> ((f64, f64), (f64, f64)) {
-    let pts = chart
-        .series
+fn bounds(series: &[&[Series]]) -> ((f64, f64), (f64, f64)) {
+    let pts = series
         .iter()
+        .flat_map(|s| s.iter())
         .flat_map(|s| s.points.iter())
         .filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (
@@ -128,24 +137,89 @@ fn draw<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let ((x0, x1), (y0, y1)) = bounds(chart);
-    let mut ctx = ChartBuilder::on(&root)
-        .caption(&chart.title, ("sans-serif", 24))
+    let ((x0, x1), _) = bounds(&[&chart.series, &chart.lower]);
+    let (_, (y0, y1)) = bounds(&[&chart.series]);
+    let (upper, lower) = if chart.lower.is_empty() {
+        (root.clone(), None)
+    } else {
+        let height = root.dim_in_pixel().1;
+        let (a, b) = root.split_vertically(height * 13 / 20);
+        (a, Some(b))
+    };
+    panel(
+        &upper,
+        Some(&chart.title),
+        (x0, x1),
+        (y0, y1),
+        if lower.is_some() { "" } else { &chart.x_label },
+        &chart.y_label,
+        &chart.series,
+        SeriesLabelPosition::UpperRight,
+    )?;
+    if let Some(area) = lower {
+        let (_, (r0, r1)) = bounds(&[&chart.lower, &[zero_line(x0, x1)]]);
+        let mut series = chart.lower.clone();
+        series.push(zero_line(x0, x1));
+        panel(
+            &area,
+            None,
+            (x0, x1),
+            (r0, r1),
+            &chart.x_label,
+            &chart.lower_label,
+            &series,
+            SeriesLabelPosition::LowerRight,
+        )?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The y = 0 reference line of a lower panel (unnamed, so not in the legend).
+fn zero_line(x0: f64, x1: f64) -> Series {
+    Series {
+        name: String::new(),
+        points: vec![(x0, 0.0), (x1, 0.0)],
+        mark: Mark::ThinLine,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: Option<&str>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    legend: SeriesLabelPosition,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut builder = ChartBuilder::on(area);
+    if let Some(title) = title {
+        builder.caption(title, ("sans-serif", 24));
+    }
+    let mut ctx = builder
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     ctx.configure_mesh()
-        .x_desc(&chart.x_label)
-        .y_desc(&chart.y_label)
+        .x_desc(x_label)
+        .y_desc(y_label)
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
-    for (i, s) in chart.series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+    for (i, s) in series.iter().enumerate() {
+        let color = if s.name.is_empty() && s.mark == Mark::ThinLine {
+            BLACK.mix(0.5).to_rgba()
+        } else {
+            PALETTE[i % PALETTE.len()].to_rgba()
+        };
         let pts: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -153,45 +227,65 @@ fn draw<DB: DrawingBackend>(
             .filter(|(x, y)| x.is_finite() && y.is_finite())
             .collect();
         let legend_color = color;
+        let name = s.name.clone();
+        let labelled = !name.is_empty();
         match s.mark {
             Mark::Line | Mark::LinePoints => {
-                ctx.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| {
+                let drawn = ctx
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(err)?;
+                if labelled {
+                    drawn.label(name).legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 18, y)], legend_color.stroke_width(2))
                     });
+                }
                 if s.mark == Mark::LinePoints {
                     ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                         .map_err(err)?;
                 }
             }
             Mark::ThinLine => {
-                ctx.draw_series(LineSeries::new(pts.clone(), color.mix(0.6).stroke_width(1)))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| {
+                let drawn = ctx
+                    .draw_series(LineSeries::new(pts.clone(), color.mix(0.6).stroke_width(1)))
+                    .map_err(err)?;
+                if labelled {
+                    drawn.label(name).legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 18, y)], legend_color.mix(0.6))
                     });
+                }
             }
             Mark::Points => {
-                ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, legend_color.filled()));
+                let drawn = ctx
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                    .map_err(err)?;
+                if labelled {
+                    drawn
+                        .label(name)
+                        .legend(move |(x, y)| Circle::new((x + 9, y), 4, legend_color.filled()));
+                }
+            }
+            Mark::Hollow => {
+                let style = GREY.stroke_width(2);
+                let drawn = ctx
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 5, style)))
+                    .map_err(err)?;
+                if labelled {
+                    drawn
+                        .label(name)
+                        .legend(move |(x, y)| Circle::new((x + 9, y), 5, style));
+                }
             }
         }
     }
-    if chart.series.len() > 1 || chart.series.iter().any(|s| !s.name.is_empty()) {
+    if series.iter().any(|s| !s.name.is_empty()) {
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend)
             .draw()
             .map_err(err)?;
     }
-    root.present().map_err(err)?;
     Ok(())
 }
 
@@ -217,12 +311,24 @@ mod tests {
                     points: vec![(0.0, 3.0), (2.0, 1.0)],
                     mark: Mark::Line,
                 },
+                Series {
+                    name: "not fitted".into(),
+                    points: vec![(3.0, 1.5)],
+                    mark: Mark::Hollow,
+                },
             ],
+            lower: vec![Series {
+                name: "residual".into(),
+                points: vec![(0.0, 0.1), (1.0, -0.1), (3.0, 0.5)],
+                mark: Mark::Points,
+            }],
+            lower_label: "residual".into(),
         };
         let svg = dir.path().join("a.svg");
         render(&chart, &svg).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("<svg") && text.contains("measured"));
+        assert!(text.contains("not fitted") && text.contains("residual"));
         let png = dir.path().join("a.png");
         render(&chart, &png).unwrap();
         let bytes = std::fs::read(&png).unwrap();

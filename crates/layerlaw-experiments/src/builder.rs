@@ -5,7 +5,7 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, neural_collapse_classifier, separation_layers_with_predictions,
+    classifier_geometry, neural_collapse_classifier, separation_layers_with_predictions, FitLayers,
     GeometryError, Labels, LayerFeatures, NamedLayer, Separation, SeparationOptions,
 };
 
@@ -63,6 +63,7 @@ pub struct ReportBuilder<'a> {
     origin: Option<String>,
     classifier: Option<Classifier<'a>>,
     degenerate: DegenerateLayer,
+    fit_layers: FitLayers,
     notes: Vec<String>,
 }
 
@@ -75,6 +76,7 @@ impl<'a> ReportBuilder<'a> {
             origin: None,
             classifier: None,
             degenerate: DegenerateLayer::Fail,
+            fit_layers: FitLayers::all(),
             notes: Vec::new(),
         }
     }
@@ -105,6 +107,15 @@ impl<'a> ReportBuilder<'a> {
         self
     }
 
+    /// Which layers enter the law fit (default: all), at their real indices. It is checked
+    /// against the layers given to [`ReportBuilder::build`]; when a degenerate layer ends the
+    /// report early ([`DegenerateLayer::EndReport`]), the selected layers past its end are left
+    /// out of the fit.
+    pub fn fit_layers(mut self, fit: FitLayers) -> Self {
+        self.fit_layers = fit;
+        self
+    }
+
     /// Notes that open the report's `notes` (arrays skipped, data source, ...).
     pub fn notes(mut self, notes: Vec<String>) -> Self {
         self.notes = notes;
@@ -117,20 +128,31 @@ impl<'a> ReportBuilder<'a> {
     /// Errors: a layer that cannot be measured ([`ExperimentError::Layer`], unless it is a
     /// degenerate layer under [`DegenerateLayer::EndReport`]), no layer left to report
     /// ([`ExperimentError::NoLayer`]), a classifier that does not fit the last layer
-    /// ([`ExperimentError::Classifier`]). A law that cannot be fitted is a note, not an error.
+    /// ([`ExperimentError::Classifier`]), fit layers that name a layer not given or fewer than
+    /// two ([`ExperimentError::FitLayers`], before any layer is measured). A law that cannot be
+    /// fitted is a note, not an error.
     pub fn build(mut self, layers: &[NamedLayer<'_>]) -> Result<Report> {
+        let fit = if self.fit_layers.is_all() {
+            None
+        } else {
+            Some(self.fit_layers.resolve(layers.len())?)
+        };
         let mut notes = std::mem::take(&mut self.notes);
         let separations = self.measure(layers, &mut notes)?;
         let classifier = match (self.classifier, layers.last()) {
             (Some(c), Some(last)) => Some(classifier_report(last, self.labels, c)?),
             _ => None,
         };
-        Ok(Report::from_separations(
+        let mut report = Report::from_separations(
             self.labels.counts().to_vec(),
             separations,
             classifier,
             notes,
-        ))
+        );
+        if let Some(indices) = fit {
+            report.fit_over(&indices);
+        }
+        Ok(report)
     }
 
     fn measure(
@@ -204,6 +226,7 @@ fn classifier_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::LAW_NOT_FITTED;
 
     fn labels() -> Labels {
         Labels::new(&[0, 0, 1, 1], None).unwrap()
@@ -274,6 +297,42 @@ mod tests {
         );
         let json = serde_json::to_value(&r).unwrap();
         assert!(json["law"].is_null());
+    }
+
+    #[test]
+    fn fit_layers_choose_the_fitted_layers_and_are_checked() {
+        let labels = labels();
+        // D = 0.1 (exact case), then every sample at its class mean: D = 0.
+        let spread = [-0.1f64, 0.1, 0.8, 1.2];
+        let collapsed = [0.0f64, 0.0, 1.0, 1.0];
+        let layers = [
+            NamedLayer::row_major_f64("a", &collapsed, 1).unwrap(),
+            NamedLayer::row_major_f64("b", &spread, 1).unwrap(),
+            NamedLayer::row_major_f64("c", &spread, 1).unwrap(),
+        ];
+        let all = ReportBuilder::new(&labels).build(&layers).unwrap();
+        assert!(all.law.is_none() && all.notes[0].starts_with(LAW_NOT_FITTED));
+        let r = ReportBuilder::new(&labels)
+            .fit_layers("1..".parse().unwrap())
+            .build(&layers)
+            .unwrap();
+        let law = r.law.as_ref().unwrap();
+        assert_eq!(law.fit_layers, vec![1, 2]);
+        assert!(law.slope.abs() < 1e-12, "{law:?}");
+        assert_eq!(law.residuals.len(), 3);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        // Refitting over every layer brings the note back; a bad choice leaves the report.
+        let mut again = r.clone();
+        again.refit(&FitLayers::all()).unwrap();
+        assert!(again.law.is_none() && again.notes.len() == 1);
+        let err = again.refit(&"1..3".parse().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("0..2"), "{err}");
+        assert!(again.law.is_none() && again.notes.len() == 1);
+        let err = ReportBuilder::new(&labels)
+            .fit_layers("2".parse().unwrap())
+            .build(&layers)
+            .unwrap_err();
+        assert!(matches!(err, ExperimentError::FitLayers(_)), "{err}");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum ExperimentError {
         /// Why.
         reason: String,
     },
+    /// The layers chosen for the law fit do not fit the layers at hand.
+    #[error(transparent)]
+    FitLayers(#[from] layerlaw_geometry::FitLayersError),
     /// Reading or writing a feature file failed.
     #[error(transparent)]
     Io(#[from] layerlaw_io::IoError),

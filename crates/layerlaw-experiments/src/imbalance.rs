@@ -9,6 +9,7 @@
 //! starts.
 
 use layerlaw_data::Split;
+use layerlaw_geometry::FitLayers;
 use layerlaw_train::{Architecture, BnMeasureMode, Device, OptimizerKind, TrainConfig};
 use serde_json::Value;
 
@@ -77,6 +78,10 @@ pub struct ImbalanceParams {
     pub ew: f64,
     /// $E_H$ of the Layer-Peeled Model shown beside the network.
     pub eh: f64,
+    /// Which layers enter each run's law fit (default: all), at their real indices; checked
+    /// against the FNN's `depth` measured layers before training, against the layers a CNN
+    /// reports after it.
+    pub fit_layers: FitLayers,
 }
 
 impl Default for ImbalanceParams {
@@ -104,6 +109,7 @@ impl Default for ImbalanceParams {
             device: Device::Cpu,
             ew: 1.0,
             eh: 5.0,
+            fit_layers: FitLayers::all(),
         }
     }
 }
@@ -140,6 +146,9 @@ impl ImbalanceParams {
         }
         if self.image_size == Some(0) {
             return Err(ExperimentError::invalid("image_size", "must be at least 1"));
+        }
+        if self.model == Model::Fnn && self.depth >= 2 && !self.fit_layers.is_all() {
+            self.fit_layers.resolve(self.depth)?;
         }
         Ok(ImbalanceConfig {
             params: self,
@@ -326,6 +335,7 @@ fn one_run(
     let report = ReportBuilder::new(&labels)
         .origin("training features")
         .degenerate(DegenerateLayer::EndReport)
+        .fit_layers(p.fit_layers.clone())
         .classifier(Some(Classifier {
             weight: faer::MatRef::from_row_major_slice(&w, k, outcome.penultimate_dim),
             bias: Some(&b),

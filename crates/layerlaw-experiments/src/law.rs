@@ -1,6 +1,7 @@
 //! The law-of-equi-separation experiment (He & Su, PNAS 2023, Figure 1): train a feedforward net
 //! (Linear→BN→ReLU blocks) on a per-class subset and measure $D_l \approx \rho^l D_0$ on its
-//! training features, with the law's emergence during training.
+//! training features, with the law's emergence during training, and optionally on the test set
+//! ([`LawParams::splits`]).
 //!
 //! [`LawParams`] (plain, every field public) is checked once by [`LawParams::check`] into a
 //! [`LawConfig`] (private fields, getters), which [`LawExperiment::run`] takes: nothing after
@@ -10,6 +11,7 @@
 //! epoch.
 
 use layerlaw_data::DatasetKind;
+use layerlaw_geometry::FitLayers;
 use layerlaw_train::{
     Architecture, BnMeasureMode, Device, EpochStats, OptimizerKind, TrainConfig, TrainOutcome,
 };
@@ -20,6 +22,7 @@ use crate::builder::{DegenerateLayer, ReportBuilder};
 use crate::data::{prepare_data, DataSource, Preprocess};
 use crate::error::{ExperimentError, Result};
 use crate::report::Report;
+use crate::splits::{LawSplit, SplitReport};
 use crate::training::{
     training_labels, training_layers, DynamicsPoint, MeasuringObserver, Progress,
 };
@@ -59,6 +62,13 @@ pub struct LawParams {
     pub relu: bool,
     /// Where to train (the FNN runs on the CPU only).
     pub device: Device,
+    /// Which layers enter the law fit (default: all), at their real indices; checked against
+    /// the `depth` measured layers (the input and `depth - 1` hidden blocks).
+    pub fit_layers: FitLayers,
+    /// The sets of points the trained network's features are measured on at the end, in order
+    /// (default: the training subset alone, the paper's measurement). Listing `test` measures
+    /// the test set too, with the same BatchNorm mode.
+    pub splits: Vec<LawSplit>,
 }
 
 impl Default for LawParams {
@@ -80,6 +90,8 @@ impl Default for LawParams {
             batchnorm: true,
             relu: true,
             device: Device::Cpu,
+            fit_layers: FitLayers::all(),
+            splits: vec![LawSplit::Train],
         }
     }
 }
@@ -94,6 +106,23 @@ impl LawParams {
         }
         if self.image_size == 0 {
             return Err(ExperimentError::invalid("image_size", "must be at least 1"));
+        }
+        if self.depth >= 2 && !self.fit_layers.is_all() {
+            self.fit_layers.resolve(self.depth)?;
+        }
+        if self.splits.is_empty() {
+            return Err(ExperimentError::invalid(
+                "splits",
+                "give at least one split",
+            ));
+        }
+        if let Some(dup) =
+            (1..self.splits.len()).find(|&i| self.splits[..i].contains(&self.splits[i]))
+        {
+            return Err(ExperimentError::invalid(
+                "splits",
+                format!("`{}` is listed twice", self.splits[dup]),
+            ));
         }
         let train = TrainConfig {
             architecture: Architecture::Fnn {
@@ -180,6 +209,10 @@ pub struct LawReport {
     pub dynamics: Vec<DynamicsPoint>,
     /// Wall-clock training time in seconds.
     pub train_seconds: f64,
+    /// The report of every split asked for, in order, when they are not the training subset
+    /// alone (empty otherwise, and then not serialised); the `train` entry repeats `report`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<SplitReport>,
 }
 
 /// Everything a law experiment produced.
@@ -218,9 +251,13 @@ impl LawExperiment {
         let prep = prepare_data(&split, p.data.dataset, p.image_size, &idx, Preprocess::Fnn)?;
         let labels = training_labels(&prep.train.y, k)?;
         progress.run_started("training", p.epochs);
-        let mut obs = MeasuringObserver::new(&labels, progress, true);
+        let want_test = p.splits.contains(&LawSplit::Test);
+        let mut obs = MeasuringObserver::new(&labels, progress, true)
+            .with_fit_layers(p.fit_layers.clone())
+            .with_test_features(want_test);
         let outcome = layerlaw_train::train(&config.train, &prep.train, Some(&prep.test), &mut obs);
         let (dynamics, error) = (std::mem::take(&mut obs.dynamics), obs.error.take());
+        let test_features = obs.test_features.take();
         drop(obs);
         progress.run_finished();
         let outcome = outcome?;
@@ -231,8 +268,27 @@ impl LawExperiment {
         let report = ReportBuilder::new(&labels)
             .origin("final training features")
             .degenerate(DegenerateLayer::EndReport)
+            .fit_layers(p.fit_layers.clone())
             .notes(notes)
             .build(&layers)?;
+        let test = match test_features {
+            Some(features) => Some(test_report(&features, &prep.test.y, k, &p.fit_layers)?),
+            None => None,
+        };
+        let splits = if p.splits == [LawSplit::Train] {
+            Vec::new()
+        } else {
+            p.splits
+                .iter()
+                .map(|s| SplitReport {
+                    split: s.as_str().to_string(),
+                    report: match s {
+                        LawSplit::Train => report.clone(),
+                        LawSplit::Test => test.clone().unwrap_or_else(|| report.clone()),
+                    },
+                })
+                .collect()
+        };
         let mut dynamics = dynamics;
         if dynamics.last().map(|d| d.epoch) != Some(p.epochs) {
             dynamics.push(DynamicsPoint {
@@ -248,6 +304,7 @@ impl LawExperiment {
             history: outcome.history.clone(),
             dynamics,
             train_seconds: outcome.seconds,
+            splits,
         };
         Ok(LawOutcome {
             report,
@@ -257,6 +314,29 @@ impl LawExperiment {
             data_checksums: prep.checksums,
         })
     }
+}
+
+/// The report of the test set's features of the trained network (`y`: test labels, `k` classes).
+fn test_report(
+    features: &layerlaw_train::LayerActivations,
+    y: &[usize],
+    k: usize,
+    fit: &FitLayers,
+) -> Result<Report> {
+    let labels = training_labels(y, k).map_err(|e| match e {
+        ExperimentError::Labels { source, .. } => ExperimentError::Labels {
+            what: "test labels".into(),
+            source,
+        },
+        other => other,
+    })?;
+    let layers = training_layers(features)?;
+    ReportBuilder::new(&labels)
+        .origin("final test features")
+        .degenerate(DegenerateLayer::EndReport)
+        .fit_layers(fit.clone())
+        .notes(vec!["features of the test set".into()])
+        .build(&layers)
 }
 
 /// Epochs between measurements when none is asked for: about 30 points over the run (every
@@ -323,9 +403,48 @@ mod tests {
         assert_eq!(r.dynamics[1].fuzziness, r.report.fuzziness());
         assert!(r.report.notes.iter().any(|n| n.starts_with("data: ")));
         assert_eq!(out.labels.len(), 100);
+        assert!(r.splits.is_empty());
+        assert!(serde_json::to_value(r).unwrap().get("splits").is_none());
         // The depth is the trainer's to check, when training starts.
         let deep = LawParams { depth: 1, ..tiny() }.check().unwrap();
         let err = LawExperiment::run(&deep, &mut crate::Silent).unwrap_err();
         assert!(err.to_string().contains("depth"), "{err}");
+    }
+
+    #[test]
+    fn the_test_split_is_measured_with_the_same_fit_layers() {
+        let cfg = LawParams {
+            epochs: 1,
+            fit_layers: "1..".parse().unwrap(),
+            splits: vec![LawSplit::Train, LawSplit::Test],
+            ..tiny()
+        }
+        .check()
+        .unwrap();
+        let out = LawExperiment::run(&cfg, &mut crate::Silent).unwrap();
+        let r = &out.report;
+        let names: Vec<&str> = r.splits.iter().map(|s| s.split.as_str()).collect();
+        assert_eq!(names, ["train", "test"]);
+        let test = &r.splits[1].report;
+        // The embedded slice's first 1,000 test images.
+        assert_eq!((test.n, test.layers.len()), (1000, 3));
+        assert_ne!(test.fuzziness(), r.report.fuzziness());
+        assert_eq!(r.splits[0].report.fuzziness(), r.report.fuzziness());
+        for law in [&r.report.law, &test.law, &r.dynamics[0].law] {
+            assert_eq!(law.as_ref().unwrap().fit_layers, vec![1, 2]);
+        }
+        // Fit layers beyond the depth, or a split listed twice, are refused before training.
+        let err = LawParams {
+            fit_layers: "1..5".parse().unwrap(),
+            ..tiny()
+        }
+        .check()
+        .unwrap_err();
+        assert!(err.to_string().contains("0..2"), "{err}");
+        let twice = LawParams {
+            splits: vec![LawSplit::Test, LawSplit::Test],
+            ..tiny()
+        };
+        assert!(twice.check().unwrap_err().to_string().contains("twice"));
     }
 }

@@ -11,6 +11,10 @@
 //!   [`measure_feature_set`] does it for a feature file. A law that cannot be fitted (fewer than
 //!   two layers, a layer with $D \le 0$ or non-finite) is never an error: `law` is `None` and a
 //!   note `"law not fitted: <reason>"` says why.
+//! * Which layers enter the fit: [`ReportBuilder::fit_layers`] and [`Report::refit`] take a
+//!   [`layerlaw_geometry::FitLayers`] (`1..`, `0,2..5`); every fit carries the fitted indices
+//!   and the residual of every layer. Reports side by side (training and test set, several
+//!   files) are [`SplitReport`]s; [`csv`] writes per-layer tables from one column list.
 //! * Data for the training experiments: [`DataSource`] (dataset, directory, the embedded
 //!   Fashion-MNIST fallback), [`Preprocess`] tables and [`prepare_data`].
 //! * [`LawExperiment`] (He & Su's Figure 1) and [`ImbalanceExperiment`] (Minority Collapse,
@@ -28,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+pub mod csv;
 #[cfg(feature = "training")]
 mod data;
 mod error;
@@ -43,6 +48,7 @@ mod law;
 mod manifest;
 mod measure;
 mod report;
+mod splits;
 #[cfg(feature = "training")]
 mod training;
 
@@ -68,5 +74,6 @@ pub use measure::measure_feature_set;
 pub use report::{
     ClassifierReport, LayerReport, Report, LAW_INTERVALS_NOT_COMPUTED, LAW_NOT_FITTED,
 };
+pub use splits::{LawSplit, SplitReport};
 #[cfg(feature = "training")]
 pub use training::{training_labels, training_layers, DynamicsPoint, Progress, Silent};

@@ -2,16 +2,16 @@
 //! `layerlaw measure FILE` prints).
 
 use faer::MatRef;
-use layerlaw_geometry::{GeometryError, Labels, NamedLayer};
+use layerlaw_geometry::{FitLayers, GeometryError, Labels, NamedLayer};
 use layerlaw_io::FeatureSet;
 
 use crate::builder::{Classifier, ReportBuilder};
 use crate::error::{ExperimentError, Result};
 use crate::report::Report;
 
-/// Measures every layer of `set`, fits the law over them in file order and, when the set holds a
-/// classifier weight, compares it with the last layer (`minority` classes for the group
-/// geometry).
+/// Measures every layer of `set`, fits the law over the layers `fit_layers` selects (at their
+/// indices in file order) and, when the set holds a classifier weight, compares it with the last
+/// layer (`minority` classes for the group geometry).
 ///
 /// `num_classes = None` infers $K$ = largest label + 1. The set's notes (arrays skipped,
 /// conversions) open the report's notes. A degenerate layer (all class means equal) is an error
@@ -20,6 +20,7 @@ pub fn measure_feature_set(
     set: &FeatureSet,
     num_classes: Option<usize>,
     minority: &[usize],
+    fit_layers: &FitLayers,
 ) -> Result<Report> {
     let file = set.path.display().to_string();
     let labels =
@@ -68,6 +69,7 @@ pub fn measure_feature_set(
         .classifier(classifier)
         .predictions(predictions.as_deref())
         .notes(set.skipped.clone())
+        .fit_layers(fit_layers.clone())
         .build(&layers)
 }
 
@@ -111,7 +113,7 @@ mod tests {
             ],
             vec![0, 0, 1, 1],
         );
-        let r = measure_feature_set(&s, None, &[]).unwrap();
+        let r = measure_feature_set(&s, None, &[], &FitLayers::all()).unwrap();
         assert!((r.layers[0].fuzziness() - 0.1).abs() < 1e-15);
         assert!((r.layers[1].fuzziness() - 0.1).abs() < 1e-7);
         assert_eq!(r.notes[0], "skipped \"x\"");
@@ -125,13 +127,13 @@ mod tests {
             vec![layer("a", ArrayData::F64(vec![0.0; 4]))],
             vec![0, 0, 1, -1],
         );
-        let err = measure_feature_set(&s, None, &[]).unwrap_err();
+        let err = measure_feature_set(&s, None, &[], &FitLayers::all()).unwrap_err();
         assert!(err.to_string().starts_with("labels of f.npz"), "{err}");
         let s = set(
             vec![layer("ints", ArrayData::Int(vec![0; 4]))],
             vec![0, 0, 1, 1],
         );
-        let err = measure_feature_set(&s, None, &[]).unwrap_err();
+        let err = measure_feature_set(&s, None, &[], &FitLayers::all()).unwrap_err();
         assert!(matches!(err, ExperimentError::UnviewableLayer { ref layer } if layer == "ints"));
     }
 }

@@ -11,11 +11,18 @@
 //! fails (one layer; a layer with $D = 0$, e.g. every sample at its class mean), the report
 //! carries `law: None` (`null` in JSON, `None` in Python) and a note
 //! `"law not fitted: <reason>"` in `notes`; front ends show the note.
+//!
+//! **Fit layers.** By default every layer enters the fit; [`Report::refit`] (and
+//! [`crate::ReportBuilder::fit_layers`]) fits a chosen [`FitLayers`] subset instead, at the
+//! layers' real indices $l$. Either way `law.residuals` holds
+//! $\ln D_l - (\ln D_0 + l\ln\rho)$ for every layer and `law.fit_layers` the fitted indices.
 
 use layerlaw_geometry::{
-    bootstrap_law, fit_law, BootstrapOptions, ClassifierCollapse, ClassifierGeometry, Definitions,
-    LawFit, LawIntervals, Separation, DEFINITIONS,
+    bootstrap_law, fit_law, fit_law_at, BootstrapOptions, ClassifierCollapse, ClassifierGeometry,
+    Definitions, FitLayers, LawFit, LawIntervals, Separation, DEFINITIONS,
 };
+
+use crate::error::Result;
 use serde::Serialize;
 
 /// The report of one layer: its name and place in the fit, then every [`Separation`] field
@@ -107,19 +114,8 @@ impl Report {
                 None
             }
         };
-        let law_intervals = law.as_ref().and_then(|_| {
-            let seps: Vec<&Separation> = layers.iter().map(|(_, s)| s).collect();
-            let fit: Vec<usize> = (0..seps.len()).collect();
-            match bootstrap_law(&seps, &fit, &BootstrapOptions::default()) {
-                Ok(intervals) => Some(intervals),
-                Err(e) => {
-                    notes.push(format!("{LAW_INTERVALS_NOT_COMPUTED}: {e}"));
-                    None
-                }
-            }
-        });
-        Report {
-            law_intervals,
+        let mut report = Report {
+            law_intervals: None,
             n: class_counts.iter().sum(),
             classes: class_counts.len(),
             balanced: class_counts.windows(2).all(|w| w[0] == w[1]),
@@ -137,7 +133,9 @@ impl Report {
             law,
             classifier,
             notes,
-        }
+        };
+        report.law_intervals = intervals(&report.layers, report.law.as_ref(), &mut report.notes);
+        report
     }
 
     /// Recomputes [`Report::law_intervals`] with other bootstrap options (replicates, seed,
@@ -153,9 +151,43 @@ impl Report {
             return Ok(self);
         }
         let seps: Vec<&Separation> = self.layers.iter().map(|l| &l.separation).collect();
-        let fit: Vec<usize> = (0..seps.len()).collect();
+        let fit = self
+            .law
+            .as_ref()
+            .map(|l| l.fit_layers.clone())
+            .unwrap_or_default();
         self.law_intervals = Some(bootstrap_law(&seps, &fit, opts)?);
         Ok(self)
+    }
+
+    /// Fits the law again over the layers `fit` selects, replacing `law` and any
+    /// `"law not fitted"` note (a fit that fails on a selected layer's $D$ is a note, as in
+    /// [`Report::from_separations`]).
+    ///
+    /// Errors: `fit` names a layer the report does not have, or selects fewer than two
+    /// ([`crate::ExperimentError::FitLayers`]); the report is then left as it was.
+    pub fn refit(&mut self, fit: &FitLayers) -> Result<()> {
+        let indices = fit.resolve(self.layers.len())?;
+        self.fit_over(&indices);
+        Ok(())
+    }
+
+    /// Fits the law over `indices` (those beyond the last layer are left out), replacing `law`
+    /// and any `"law not fitted"` note.
+    pub(crate) fn fit_over(&mut self, indices: &[usize]) {
+        self.notes.retain(|n| !n.starts_with(LAW_NOT_FITTED));
+        let d = self.fuzziness();
+        let kept: Vec<usize> = indices.iter().copied().filter(|&l| l < d.len()).collect();
+        self.law = match fit_law_at(&d, &kept) {
+            Ok(fit) => Some(fit),
+            Err(e) => {
+                self.notes.push(format!("{LAW_NOT_FITTED}: {e}"));
+                None
+            }
+        };
+        self.notes
+            .retain(|n| !n.starts_with(LAW_INTERVALS_NOT_COMPUTED));
+        self.law_intervals = intervals(&self.layers, self.law.as_ref(), &mut self.notes);
     }
 
     /// $D_l$ of every layer, in order.
@@ -166,5 +198,23 @@ impl Report {
     /// The layer named `name`, if any.
     pub fn layer(&self, name: &str) -> Option<&LayerReport> {
         self.layers.iter().find(|l| l.name == name)
+    }
+}
+
+/// The default bootstrap intervals of `law` over `layers` (its fitted layers), or a note saying
+/// why there are none; nothing when the law is not fitted.
+fn intervals(
+    layers: &[LayerReport],
+    law: Option<&LawFit>,
+    notes: &mut Vec<String>,
+) -> Option<LawIntervals> {
+    let law = law?;
+    let seps: Vec<&Separation> = layers.iter().map(|l| &l.separation).collect();
+    match bootstrap_law(&seps, &law.fit_layers, &BootstrapOptions::default()) {
+        Ok(intervals) => Some(intervals),
+        Err(e) => {
+            notes.push(format!("{LAW_INTERVALS_NOT_COMPUTED}: {e}"));
+            None
+        }
     }
 }

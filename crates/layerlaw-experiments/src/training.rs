@@ -2,7 +2,7 @@
 //! training labels, progress reporting ([`Progress`]) and the measurement of $D_l$ during
 //! training ([`DynamicsPoint`]).
 
-use layerlaw_geometry::{Labels, LawFit, NamedLayer};
+use layerlaw_geometry::{FitLayers, Labels, LawFit, NamedLayer};
 use layerlaw_train::{EpochStats, LayerActivations, TrainError, TrainObserver};
 use serde::Serialize;
 
@@ -67,6 +67,11 @@ pub(crate) struct MeasuringObserver<'a> {
     labels: &'a Labels,
     progress: &'a mut dyn Progress,
     measure: bool,
+    fit_layers: FitLayers,
+    want_test: bool,
+    /// The test set's features at the end of training, when asked for
+    /// ([`MeasuringObserver::with_test_features`]).
+    pub test_features: Option<LayerActivations>,
     /// $D_l$ at each measurement.
     pub dynamics: Vec<DynamicsPoint>,
     /// The first measurement error, if any.
@@ -80,9 +85,24 @@ impl<'a> MeasuringObserver<'a> {
             labels,
             progress,
             measure,
+            fit_layers: FitLayers::all(),
+            want_test: false,
+            test_features: None,
             dynamics: Vec::new(),
             error: None,
         }
+    }
+
+    /// Fits the law of each measurement over these layers.
+    pub fn with_fit_layers(mut self, fit: FitLayers) -> Self {
+        self.fit_layers = fit;
+        self
+    }
+
+    /// Keeps the test set's features at the end of training in `test_features`.
+    pub fn with_test_features(mut self, want: bool) -> Self {
+        self.want_test = want;
+        self
     }
 
     fn point(&self, epoch: usize, features: &LayerActivations) -> Result<DynamicsPoint> {
@@ -90,6 +110,7 @@ impl<'a> MeasuringObserver<'a> {
         let report = ReportBuilder::new(self.labels)
             .origin("training features")
             .degenerate(DegenerateLayer::EndReport)
+            .fit_layers(self.fit_layers.clone())
             .build(&layers)?;
         Ok(DynamicsPoint {
             epoch,
@@ -112,6 +133,14 @@ impl TrainObserver for MeasuringObserver<'_> {
             Ok(p) => self.dynamics.push(p),
             Err(e) => self.error = Some(e),
         }
+    }
+
+    fn wants_test_features(&self) -> bool {
+        self.want_test
+    }
+
+    fn on_test_measure(&mut self, features: &LayerActivations) {
+        self.test_features = Some(features.clone());
     }
 }
 

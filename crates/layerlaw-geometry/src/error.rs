@@ -109,6 +109,9 @@ pub enum GeometryError {
         /// The offending value.
         value: f64,
     },
+    /// A choice of fit layers that the layers at hand do not allow.
+    #[error(transparent)]
+    FitLayers(#[from] crate::fit_layers::FitLayersError),
     /// Two matrices that must agree in shape do not.
     #[error(
         "shape mismatch for {what}: expected {expected_rows}x{expected_cols}, got {rows}x{cols}"

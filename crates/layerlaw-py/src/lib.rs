@@ -32,6 +32,8 @@ fn _layerlaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(measure::fuzziness, m)?)?;
     m.add_function(wrap_pyfunction!(measure::_measure, m)?)?;
     m.add_function(wrap_pyfunction!(measure::_fit_law, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::_refit, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::_check_fit_layers, m)?)?;
     m.add_class::<accumulator::Accumulator>()?;
     m.add_class::<report::PyReport>()?;
     m.add_class::<report::PyLayerReport>()?;

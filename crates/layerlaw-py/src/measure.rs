@@ -3,7 +3,9 @@
 
 use faer::MatRef;
 use layerlaw_experiments::{Classifier, ReportBuilder};
-use layerlaw_geometry::{fit_law, separation, Labels, NamedLayer, SeparationOptions};
+use layerlaw_geometry::{
+    fit_law, fit_law_at, separation, FitLayers, Labels, NamedLayer, SeparationOptions,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -84,6 +86,59 @@ fn layer_items<'py>(layers: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Feature
     Ok(out)
 }
 
+/// The layers of the law fit from Python: `None` (every layer), a specification such as
+/// `"1.."` or `"0,2..5"`, or a sequence of indices. Raises `ValueError` for a bad
+/// specification, `TypeError` for another type.
+pub fn fit_layers_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<FitLayers> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(FitLayers::all());
+    };
+    if let Ok(spec) = obj.extract::<String>() {
+        return spec
+            .parse()
+            .map_err(|e: layerlaw_geometry::FitLayersError| PyValueError::new_err(e.to_string()));
+    }
+    let indices: Vec<i64> = obj.extract().map_err(|_| {
+        PyTypeError::new_err(
+            "fit_layers must be None, a str such as \"1..\" or \"0,2..5\", or a sequence of ints",
+        )
+    })?;
+    let indices = indices
+        .into_iter()
+        .map(|i| {
+            usize::try_from(i).map_err(|_| {
+                PyValueError::new_err(format!("fit_layers: layer index {i} is negative"))
+            })
+        })
+        .collect::<PyResult<Vec<usize>>>()?;
+    FitLayers::indices(&indices).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Checks a `fit_layers` argument without measuring anything (so a typo fails before a long
+/// measurement).
+#[pyfunction]
+#[pyo3(signature = (fit_layers=None))]
+pub fn _check_fit_layers(fit_layers: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fit_layers_arg(fit_layers).map(|_| ())
+}
+
+/// A copy of `report` with the law fitted over `fit_layers` (see [`fit_layers_arg`]); raises
+/// `ValueError` when they name a layer the report does not have or fewer than two.
+#[pyfunction]
+#[pyo3(signature = (report, fit_layers=None))]
+pub fn _refit(
+    py: Python<'_>,
+    report: &PyReport,
+    fit_layers: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyReport> {
+    let fit = fit_layers_arg(fit_layers)?;
+    let mut inner = report.report().clone();
+    if !fit.is_all() {
+        inner.refit(&fit).map_err(experiment_error)?;
+    }
+    PyReport::new(py, inner)
+}
+
 /// Everything `measure` needs from the classifier arguments, copied to f64.
 struct ClassifierArgs {
     weight: Vec<f64>,
@@ -132,7 +187,8 @@ fn classifier_args(
 /// NC4 and the minority/majority classifier geometry on the last layer; `layerlaw.measure`
 /// returns this `Report` (see [`crate::report`]).
 #[pyfunction]
-#[pyo3(signature = (layers, y, num_classes=None, classifier_weight=None, classifier_bias=None, minority=None))]
+#[pyo3(signature = (layers, y, num_classes=None, classifier_weight=None, classifier_bias=None, minority=None, fit_layers=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn _measure<'py>(
     py: Python<'py>,
     layers: &Bound<'py, PyAny>,
@@ -141,7 +197,9 @@ pub fn _measure<'py>(
     classifier_weight: Option<&Bound<'py, PyAny>>,
     classifier_bias: Option<&Bound<'py, PyAny>>,
     minority: Option<Vec<i64>>,
+    fit_layers: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PyReport> {
+    let fit = fit_layers_arg(fit_layers)?;
     let k = class_count(num_classes)?;
     let raw = arrays::labels(y, "y")?;
     let arrays = layer_items(layers)?;
@@ -159,6 +217,7 @@ pub fn _measure<'py>(
         });
         ReportBuilder::new(&labels)
             .classifier(classifier)
+            .fit_layers(fit)
             .build(&views)
             .map_err(experiment_error)
     })?;
@@ -166,11 +225,22 @@ pub fn _measure<'py>(
 }
 
 /// Fits the law of equi-separation $\ln D_l = \ln D_0 + l\ln\rho$ to fuzziness values
-/// $D_0, \dots, D_{L-1}$ (He & Su, PNAS 2023).
+/// $D_0, \dots, D_{L-1}$ (He & Su, PNAS 2023), over the layers `fit_layers` selects (default
+/// all, see [`fit_layers_arg`]) at their real indices.
 #[pyfunction]
-pub fn _fit_law(d: &Bound<'_, PyAny>) -> PyResult<PyLawFit> {
+#[pyo3(signature = (d, fit_layers=None))]
+pub fn _fit_law(d: &Bound<'_, PyAny>, fit_layers: Option<&Bound<'_, PyAny>>) -> PyResult<PyLawFit> {
+    let fit = fit_layers_arg(fit_layers)?;
     let d = arrays::vector_f64(d, "D")?;
-    fit_law(&d)
+    let fitted = if fit.is_all() {
+        fit_law(&d)
+    } else {
+        let layers = fit
+            .resolve(d.len())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        fit_law_at(&d, &layers)
+    };
+    fitted
         .map(PyLawFit::from)
         .map_err(|e| geometry_error(e, None))
 }

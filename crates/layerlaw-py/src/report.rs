@@ -66,7 +66,20 @@ impl PyLawFit {
         self.inner.ratios.clone()
     }
 
-    /// `{"slope", "intercept", "rho", "r2", "pearson_r", "ratios"}`.
+    /// The indices $l$ of the layers that entered the fit, increasing.
+    #[getter]
+    fn fit_layers(&self) -> Vec<usize> {
+        self.inner.fit_layers.clone()
+    }
+
+    /// $\ln D_l - (\mathrm{intercept} + \mathrm{slope}\cdot l)$ for every layer, fitted or
+    /// not.
+    #[getter]
+    fn residuals(&self) -> Vec<f64> {
+        self.inner.residuals.clone()
+    }
+
+    /// `{"slope", "intercept", "rho", "r2", "pearson_r", "ratios", "fit_layers", "residuals"}`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = &self.inner;
         let d = PyDict::new(py);
@@ -76,6 +89,8 @@ impl PyLawFit {
         d.set_item("r2", f.r2)?;
         d.set_item("pearson_r", f.pearson_r)?;
         d.set_item("ratios", f.ratios.clone())?;
+        d.set_item("fit_layers", f.fit_layers.clone())?;
+        d.set_item("residuals", f.residuals.clone())?;
         Ok(d)
     }
 
@@ -341,6 +356,11 @@ impl PyReport {
             law,
             classifier,
         })
+    }
+
+    /// The report underneath.
+    pub fn report(&self) -> &Report {
+        &self.inner
     }
 }
 

@@ -104,7 +104,7 @@ def test_measure_report_shape_and_values():
         "name", "index", "dim", "num_classes", "num_samples", "fuzziness", "nc1", "rank", "rank_nc1",
         "trace_within", "trace_between", "equinorm", "equiangularity", "etf_distance", "notes",
     }
-    assert set(d["law"]) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios"}
+    assert set(d["law"]) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios", "fit_layers", "residuals"}
     assert d["classifier"] is None
     # A list of pairs gives the same report.
     assert layerlaw.measure(list(layers.items()), y).to_dict() == d
@@ -155,5 +155,5 @@ def test_fit_law_matches_polyfit_and_pearsonr():
     fit = layerlaw.fit_law(d)
     for key, value in law_fit(d).items():
         assert getattr(fit, key) == pytest.approx(value, rel=1e-12)
-    assert set(fit.to_dict()) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios"}
+    assert set(fit.to_dict()) == {"slope", "intercept", "rho", "r2", "pearson_r", "ratios", "fit_layers", "residuals"}
     assert layerlaw.fit_law([2.0, 2.0, 2.0]).pearson_r is None

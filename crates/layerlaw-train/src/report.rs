@@ -88,6 +88,15 @@ pub trait TrainObserver {
     /// Called with the measured features after every `measure_every`-th epoch (`epoch` counts
     /// completed epochs) and once at the end (`epoch = epochs`).
     fn on_measure(&mut self, _epoch: usize, _features: &LayerActivations) {}
+    /// Whether [`TrainObserver::on_test_measure`] should hear the test set's features at the
+    /// end of training (default: no, so they are not computed).
+    fn wants_test_features(&self) -> bool {
+        false
+    }
+    /// Called once at the end of training, after the last [`TrainObserver::on_measure`], with
+    /// the features of the test set (in dataset order, measured as the training features), when
+    /// a test set was given and [`TrainObserver::wants_test_features`] says so.
+    fn on_test_measure(&mut self, _features: &LayerActivations) {}
 }
 
 /// An observer that ignores everything.

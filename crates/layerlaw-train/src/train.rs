@@ -93,7 +93,8 @@ pub fn effective_threads(cfg: &TrainConfig) -> usize {
 /// `ChaCha8Rng` (seed `cfg.seed`, stream 1), takes one optimiser step per mini-batch of
 /// `cfg.batch_size` (last partial batch kept) at learning rate [`TrainConfig::lr_at`], and calls
 /// `observer.on_epoch`. Features are measured every `measure_every` epochs and at the end, on the
-/// training points in dataset order, without changing the model. The same seed and thread count give
+/// training points in dataset order, without changing the model (and once, at the end, on the test
+/// points when the observer asks for them). The same seed and thread count give
 /// a bit-identical outcome.
 pub fn train(
     cfg: &TrainConfig,
@@ -195,6 +196,10 @@ fn run(
     }
     let features = pool.install(|| engine.features(&train.x, train.n, cfg.bn_measure));
     observer.on_measure(cfg.epochs, &features);
+    if let Some(t) = test.filter(|_| observer.wants_test_features()) {
+        let test_features = pool.install(|| engine.features(&t.x, t.n, cfg.bn_measure));
+        observer.on_test_measure(&test_features);
+    }
     let (train_accuracy, _) = pool.install(|| accuracy(engine.as_mut(), train));
     let (test_accuracy, test_per_class_accuracy) = match test {
         Some(t) => {

@@ -2,7 +2,8 @@
 
 * :func:`fuzziness` -- He & Su (PNAS 2023) separation fuzziness D = Tr(SS_w SS_b^+);
 * :func:`measure` -- every layer's D, NC1, NC2 (and NC3/NC4 with a classifier), and the law
-  fit ln D_l = ln D_0 + l ln(rho), as a :class:`Report` (the report of ``layerlaw measure``;
+  fit ln D_l = ln D_0 + l ln(rho) (over every layer, or the layers ``fit_layers=`` selects,
+  with the residual of every layer in ``report.law.residuals``), as a :class:`Report` (the report of ``layerlaw measure``;
   ``Report.to_dict()`` has the shape of its ``--json`` output). A law that cannot be fitted
   (one layer, a layer with D = 0) gives ``report.law is None`` and a note saying why;
 * :func:`fit_law` -- the law fit alone;
@@ -32,8 +33,10 @@ from ._layerlaw import (
     LayerReport,
     Report,
     __version__,
+    _check_fit_layers,
     _fit_law,
     _measure,
+    _refit,
     fuzziness,
 )
 
@@ -47,10 +50,12 @@ __all__ = [
     "fuzziness",
     "lpm",
     "measure",
+    "refit",
     "__version__",
 ]
 
 Layers = Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]
+FitLayers = Union[None, str, Sequence[int]]
 
 
 def measure(
@@ -60,6 +65,7 @@ def measure(
     classifier_weight: Any = None,
     classifier_bias: Any = None,
     minority: Optional[Sequence[int]] = None,
+    fit_layers: FitLayers = None,
 ) -> Report:
     """Measures every layer and fits the law of equi-separation over them, in order.
 
@@ -69,12 +75,25 @@ def measure(
     ``classifier_bias`` (K), the report also has NC3, NC4 and the geometry of the
     ``minority`` and majority classifier rows. When the law cannot be fitted (a single layer,
     a layer with D = 0), ``law`` is None and ``notes`` says why.
+
+    ``fit_layers`` chooses the layers of the law fit: ``None`` (all), a specification of
+    indices and inclusive ranges such as ``"1.."`` (layer 1 to the last) or ``"0,2..5"``, or a
+    list of indices. The fit uses the layers' real indices l, so rho stays per layer;
+    ``report.law.fit_layers`` lists them and ``report.law.residuals`` holds
+    ln D_l - (intercept + slope * l) for every layer. A specification naming a layer that does
+    not exist, or fewer than two layers, raises ``ValueError``.
     """
     items = list(layers.items()) if isinstance(layers, Mapping) else layers
     minority_list = None if minority is None else [int(c) for c in minority]
-    return _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list)
+    return _measure(items, y, num_classes, classifier_weight, classifier_bias, minority_list, fit_layers)
 
 
-def fit_law(d: Any) -> LawFit:
-    """Least-squares fit of ln D_l = ln D_0 + l ln(rho) to D_0, ..., D_{L-1} (at least two, all > 0)."""
-    return _fit_law(np.asarray(d, dtype=np.float64))
+def fit_law(d: Any, fit_layers: FitLayers = None) -> LawFit:
+    """Least-squares fit of ln D_l = ln D_0 + l ln(rho) to D_0, ..., D_{L-1} (at least two, all > 0),
+    over the layers ``fit_layers`` selects (see :func:`measure`), at their real indices."""
+    return _fit_law(np.asarray(d, dtype=np.float64), fit_layers)
+
+
+def refit(report: Report, fit_layers: FitLayers) -> Report:
+    """A copy of ``report`` with the law fitted over ``fit_layers`` (see :func:`measure`)."""
+    return _refit(report, fit_layers)

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._layerlaw import Accumulator, Pass1, Pass2
+from ._layerlaw import Accumulator, Pass1, Pass2, _check_fit_layers, _refit
 from ._reports import Report
 from ._torch_layers import (
     Batch, LayerInfo, call_model, discover, input_tensor, layer_rows, pick_output, row_labels,
@@ -493,7 +493,7 @@ def measure(model: nn.Module, loader: Any, layers: Any = None, *, num_classes: O
             classifier: Any = None, input_layer: bool = True, passes: int = 2, device: Any = None,
             progress: bool = True, output: Any = None, sequence: Optional[str] = None,
             minority: Optional[Sequence[int]] = None, batchnorm: str = "eval",
-            unpack: Optional[Callable] = None) -> Report:
+            unpack: Optional[Callable] = None, fit_layers: Any = None) -> Report:
     """Measures every layer of ``model`` over ``loader`` and fits the law over them, in order.
 
     Returns the ``Report`` of ``layerlaw.measure``: D, NC1 (both conventions are named in
@@ -519,15 +519,21 @@ def measure(model: nn.Module, loader: Any, layers: Any = None, *, num_classes: O
       classifier metrics).
     * eval mode and ``torch.no_grad()``; ``batchnorm="train"`` normalises with batch
       statistics as the paper's official measurement (running statistics are restored).
+    * ``fit_layers``: the layers of the law fit (``None`` for all, ``"1.."``, ``"0,2..5"`` or
+      a list of indices into the measured layers), as in :func:`layerlaw.measure`;
+      ``report.law.residuals`` holds every layer's residual.
     """
+    _check_fit_layers(fit_layers)
     if passes == 1:
-        return _measure_one_pass(model, loader, layers, num_classes, input_layer, output, sequence, device, progress, batchnorm, unpack)
+        report = _measure_one_pass(model, loader, layers, num_classes, input_layer, output, sequence, device, progress, batchnorm, unpack)
+        return report if fit_layers is None else _refit(report, fit_layers)
     if passes != 2:
         raise ValueError(f"passes must be 1 or 2, got {passes!r}")
     st1 = pass1(model, loader, layers, num_classes=num_classes, input_layer=input_layer, output=output,
                 sequence=sequence, device=device, progress=progress, batchnorm=batchnorm, unpack=unpack)
     st2 = pass2(model, loader, st1, classifier=classifier, minority=minority, device=device, progress=progress, unpack=unpack)
-    return finish(st2)
+    report = finish(st2)
+    return report if fit_layers is None else _refit(report, fit_layers)
 
 
 def _measure_one_pass(model, loader, layers, num_classes, input_layer, output, sequence, device, progress, batchnorm, unpack) -> Report:
