@@ -78,6 +78,7 @@ mod law;
 mod layers;
 mod named_layer;
 mod nc2;
+mod next_token;
 mod projection;
 pub mod reference;
 mod scalar;
@@ -96,6 +97,11 @@ pub use labels::Labels;
 pub use law::{fit_law, LawFit};
 pub use layers::{separation_layers, LayerFeatures};
 pub use named_layer::NamedLayer;
+pub use next_token::{
+    fit_next_token_law, next_token_report, prediction_residual_layers, FitLayers, NextTokenLaw,
+    NextTokenReport, PredictionResidual, PredictionResidualReport, PredictionSums,
+    PredictionTarget, DEFAULT_MAX_STATE_BYTES, DEFAULT_RANK_TOLERANCE, NEXT_TOKEN_DEFINITION,
+};
 pub use scalar::{Scalar, SliceKind};
 pub use separation::{separation, Separation, SeparationOptions};
 pub use two_pass::{classifier_collapse, finish, Basis, CentreAgreement, Pass1, Pass2};
