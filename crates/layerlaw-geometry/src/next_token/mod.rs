@@ -172,7 +172,8 @@ pub struct PredictionResidualReport {
 /// `update` adds a batch of features with the next-token id of each row; `merge` adds another
 /// state built on other rows; `finish` gives the [`PredictionResidualReport`]. A failed
 /// `update` or `merge` leaves the state unchanged.
-#[derive(Debug, Clone, PartialEq)]
+/// Its `Debug` form shows the sizes, not the sums.
+#[derive(Clone, PartialEq)]
 pub struct PredictionResidual {
     layer: String,
     dim: usize,
@@ -188,6 +189,19 @@ pub struct PredictionResidual {
     /// $G$, row-major with p values per row.
     cross: Vec<f64>,
     counts: Vec<u64>,
+}
+
+impl std::fmt::Debug for PredictionResidual {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PredictionResidual")
+            .field("layer", &self.layer)
+            .field("dim", &self.dim)
+            .field("vocab", &self.vocab)
+            .field("target", &self.target)
+            .field("rows", &self.rows)
+            .field("batches", &self.batches)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PredictionResidual {
@@ -352,6 +366,25 @@ impl PredictionResidual {
     /// Batches added so far (a merge adds the other state's).
     pub fn batches(&self) -> u64 {
         self.batches
+    }
+
+    /// The sums kept (shift 0 before the first row): [`PredictionResidual::from_sums`] on them
+    /// gives this state back (with one batch).
+    pub fn sums(&self) -> PredictionSums {
+        let p = self.dim;
+        PredictionSums {
+            shift: self.shift.clone().unwrap_or_else(|| vec![0.0; p]),
+            sum: self.sum.clone(),
+            scatter: (0..p * p)
+                .map(|k| {
+                    let (i, j) = (k / p, k % p);
+                    let (i, j) = if i >= j { (i, j) } else { (j, i) };
+                    self.scatter[(i, j)]
+                })
+                .collect(),
+            cross: self.cross.clone(),
+            counts: self.counts.clone(),
+        }
     }
 
     /// Adds a batch: features `x` (b×p, f32 or f64, any strides) and the next-token id of each
