@@ -31,9 +31,8 @@ fn unsigned(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u64>> {
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            u64::try_from(v).map_err(|_| {
-                PyValueError::new_err(format!("{what}: value {i} is negative ({v})"))
-            })
+            u64::try_from(v)
+                .map_err(|_| PyValueError::new_err(format!("{what}: value {i} is negative ({v})")))
         })
         .collect()
 }
@@ -252,8 +251,8 @@ pub fn _fit_next_token_law<'py>(
     fit_layers: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let values = arrays::vector_f64(pr, "pr")?;
-    let law = fit_next_token_law(&values, fit_arg(fit_layers)?)
-        .map_err(|e| geometry_error(e, None))?;
+    let law =
+        fit_next_token_law(&values, fit_arg(fit_layers)?).map_err(|e| geometry_error(e, None))?;
     let d = PyDict::new(py);
     d.set_item("layers", law.layers)?;
     d.set_item("slope", law.fit.slope)?;
