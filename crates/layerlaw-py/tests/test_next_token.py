@@ -45,13 +45,19 @@ class TinyLM(nn.Module):
         return out
 
 
+#: The language uses ids 0..WORDS-1 of the V-token vocabulary.
+WORDS = 20
+
+
 def language(n: int, seed: int) -> torch.Tensor:
-    """Sequences with y[t+1] = (y[t] + y[t-1]) mod V from two random first tokens."""
+    """Sequences "a b a b ...": y[t+1] = y[t-1] from two random first words, so the next token
+    is not a function of the current one (the embeddings cannot predict it) but one attention
+    step to the previous position gives it."""
     g = torch.Generator().manual_seed(seed)
     ids = torch.zeros(n, T, dtype=torch.int64)
-    ids[:, :2] = torch.randint(0, V, (n, 2), generator=g)
+    ids[:, :2] = torch.randint(0, WORDS, (n, 2), generator=g)
     for t in range(2, T):
-        ids[:, t] = (ids[:, t - 1] + ids[:, t - 2]) % V
+        ids[:, t] = ids[:, t - 2]
     return ids
 
 
@@ -84,8 +90,10 @@ def batches(seed: int = 7):
 
 
 def reference_rows(model, data):
-    """Every layer's rows (position j real and j + 1 real) in float64, and the next tokens."""
+    """Every layer's rows (position j real and j + 1 real) in float64, and the next tokens, in
+    eval mode as the front end runs the model (eval-mode encoder layers take another kernel)."""
     xs, ys = None, []
+    model.eval()
     with torch.no_grad():
         for ids, mask in data:
             states = model(ids, attention_mask=mask, output_hidden_states=True)["hidden_states"]
@@ -134,12 +142,14 @@ def test_torch_front_end_matches_lstsq(models, which, target):
 
 def test_training_makes_deep_layers_predict(models):
     """The trained model predicts the next token from its last layer far better than from its
-    embeddings (the next token depends on two tokens; one embedding cannot give it linearly)."""
+    embeddings (the next token is the one before the current one), and PR falls with depth."""
     trained = lt.measure_next_token(models["trained"], batches(), vocab_size=V)
     random = lt.measure_next_token(models["random"], batches(), vocab_size=V)
-    assert trained.pr[-1] < 0.5 * trained.pr[0]
-    assert trained.pr[-1] < random.pr[-1]
-    assert trained.law.slope < 0
+    # Measured here: trained 0.770, 0.558, 0.407, 0.363; random 0.774, 0.738, 0.732, 0.727.
+    assert np.all(np.diff(trained.pr) < 0)
+    assert trained.pr[-1] < 0.6 * trained.pr[0]
+    assert trained.pr[-1] < 0.6 * random.pr[-1]
+    assert trained.law.rho < 0.9 and trained.law.pearson_r < -0.9
 
 
 def test_callable_hidden_states_and_padding(models):
