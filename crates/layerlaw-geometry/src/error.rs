@@ -279,7 +279,7 @@ pub enum GeometryError {
     #[error("layer {layer:?}, batch {batch}: feature at row {row}, column {col} is not finite ({value})")]
     TokenFeatureNotFinite {
         /// Layer name.
-        layer: String,
+        layer: Box<str>,
         /// Index of the batch.
         batch: u64,
         /// Row inside the batch.
@@ -293,7 +293,7 @@ pub enum GeometryError {
     #[error("layer {layer:?}, batch {batch}: next-token id at row {row} is {token}, but the vocabulary has {vocab} tokens")]
     TokenOutOfRange {
         /// Layer name.
-        layer: String,
+        layer: Box<str>,
         /// Index of the batch.
         batch: u64,
         /// Row inside the batch.
@@ -324,30 +324,28 @@ pub enum GeometryError {
         token: usize,
     },
     /// The sufficient statistics would take more memory than allowed.
-    #[error("layer {layer:?}: the {target} prediction-residual state for dimension {dim} and vocabulary {vocab} takes {bytes} bytes, above the limit of {limit} bytes")]
+    #[error("layer {layer:?}: the prediction-residual state for dimension {dim} and vocabulary {vocab} takes {bytes} bytes, above the limit of {limit} bytes (the one-hot target stores a vocabulary x dimension matrix; the token-id target needs 8(p^2 + 3p) + 8V bytes)")]
     PredictionStateTooLarge {
         /// Layer name.
-        layer: String,
+        layer: Box<str>,
         /// Feature dimension p.
         dim: usize,
         /// Vocabulary size V.
         vocab: usize,
-        /// The regression target (`one-hot` or `token-id`).
-        target: &'static str,
-        /// Bytes the state would take.
-        bytes: u128,
+        /// Bytes the state would take (saturated at `u64::MAX`).
+        bytes: u64,
         /// The configured limit.
-        limit: u128,
+        limit: u64,
     },
     /// Sums handed over from elsewhere (e.g. a GPU) are inconsistent.
     #[error("layer {layer:?}: invalid prediction-residual sums, {field}: {reason}")]
     InvalidTokenSums {
         /// Layer name.
-        layer: String,
+        layer: Box<str>,
         /// Which sum.
         field: &'static str,
         /// What is wrong with it.
-        reason: String,
+        reason: Box<str>,
     },
     /// A prediction residual that the law fit cannot take the logarithm of.
     #[error("prediction residual at layer {layer} is {value}; the law needs finite PR > 0")]

@@ -329,7 +329,10 @@ fn errors_name_layer_batch_row_and_column() {
         PredictionResidual::state_bytes(8192, 128_000, TOKEN_ID),
         8 * (8192 * 8192 + 3 * 8192) + 8 * 128_000
     );
-    assert!(PredictionResidual::with_limit("emb", 4, 10, ONE_HOT, 100).is_err());
+    assert!(matches!(
+        PredictionResidual::with_limit("emb", 4, 10, ONE_HOT, 100),
+        Err(GeometryError::PredictionStateTooLarge { limit: 100, .. })
+    ));
 
     let mut sums = acc.sums();
     sums.cross.pop();
@@ -406,4 +409,11 @@ fn every_layer_at_once() {
     let err =
         prediction_residual_layers(&layers, &y[..5], V, ONE_HOT, FitLayers::Auto).unwrap_err();
     assert!(err.to_string().contains("\"emb\""), "{err}");
+}
+
+#[test]
+fn the_error_type_stays_small() {
+    // The prediction-residual variants keep GeometryError at its size before them (the largest
+    // payload, e.g. `ShapeMismatch`, is 48 bytes), so results carrying it stay cheap to return.
+    assert!(std::mem::size_of::<GeometryError>() <= 56);
 }

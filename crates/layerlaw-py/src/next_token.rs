@@ -88,7 +88,7 @@ impl PyPredictionResidual {
         max_bytes: Option<u64>,
     ) -> PyResult<Self> {
         let target = target_arg(target)?;
-        let limit = max_bytes.map_or(DEFAULT_MAX_STATE_BYTES, u128::from);
+        let limit = max_bytes.unwrap_or(DEFAULT_MAX_STATE_BYTES);
         let inner = PredictionResidual::with_limit(layer.as_str(), dim, vocab_size, target, limit)
             .map_err(|e| geometry_error(e, Some(&format!("layer '{layer}'"))))?;
         Ok(PyPredictionResidual { inner })

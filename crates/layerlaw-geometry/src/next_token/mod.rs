@@ -72,7 +72,7 @@ pub use report::{
 };
 
 /// Default largest state of one [`PredictionResidual`], in bytes (4 GiB).
-pub const DEFAULT_MAX_STATE_BYTES: u128 = 4 << 30;
+pub const DEFAULT_MAX_STATE_BYTES: u64 = 4 << 30;
 
 /// Default relative cut-off of the pseudo-inverse, on singular values of the centred features
 /// (eigenvalues of $S_{xx}$ below $10^{-12}\lambda_{\max}$ are dropped).
@@ -225,7 +225,7 @@ impl PredictionResidual {
         dim: usize,
         vocab: usize,
         target: PredictionTarget,
-        max_bytes: u128,
+        max_bytes: u64,
     ) -> Result<Self> {
         let layer = layer.into();
         if dim == 0 {
@@ -241,10 +241,9 @@ impl PredictionResidual {
         let bytes = Self::state_bytes(dim, vocab, target);
         if bytes > max_bytes {
             return Err(GeometryError::PredictionStateTooLarge {
-                layer,
+                layer: layer.into(),
                 dim,
                 vocab,
-                target: target.name(),
                 bytes,
                 limit: max_bytes,
             });
@@ -265,11 +264,13 @@ impl PredictionResidual {
     }
 
     /// Bytes of the state for dimension `dim` and vocabulary `vocab`:
-    /// $8(p^2 + mp + 2p) + 8V$ with $m = V$ (one-hot) or 1 (token id).
-    pub fn state_bytes(dim: usize, vocab: usize, target: PredictionTarget) -> u128 {
+    /// $8(p^2 + mp + 2p) + 8V$ with $m = V$ (one-hot) or 1 (token id), saturated at
+    /// `u64::MAX`.
+    pub fn state_bytes(dim: usize, vocab: usize, target: PredictionTarget) -> u64 {
         let (p, v) = (dim as u128, vocab as u128);
         let m = target.cross_rows(vocab) as u128;
-        8 * (p * p + m * p + 2 * p) + 8 * v
+        let bytes = 8 * (p * p + m * p + 2 * p) + 8 * v;
+        u64::try_from(bytes).unwrap_or(u64::MAX)
     }
 
     /// A state holding sums formed elsewhere (see [`PredictionSums`]), within
@@ -287,9 +288,9 @@ impl PredictionResidual {
         let mut state = Self::new(layer, dim, vocab, target)?;
         let layer = state.layer.clone();
         let bad = |field: &'static str, reason: String| GeometryError::InvalidTokenSums {
-            layer: layer.clone(),
+            layer: layer.as_str().into(),
             field,
-            reason,
+            reason: reason.into(),
         };
         let m = target.cross_rows(vocab);
         for (field, len, want) in [
@@ -421,7 +422,7 @@ impl PredictionResidual {
         }
         if let Some((row, &token)) = tokens.iter().enumerate().find(|(_, &t)| t >= self.vocab) {
             return Err(GeometryError::TokenOutOfRange {
-                layer: layer(),
+                layer: layer().into(),
                 batch,
                 row,
                 token,
@@ -431,7 +432,7 @@ impl PredictionResidual {
         if let Some(GeometryError::NonFiniteFeature { row, col, value }) = first_non_finite(x, 0..b)
         {
             return Err(GeometryError::TokenFeatureNotFinite {
-                layer: layer(),
+                layer: layer().into(),
                 batch,
                 row,
                 col,
