@@ -9,6 +9,7 @@ mod lpm_cmd;
 mod measure;
 mod measure_model;
 mod model_inputs;
+mod next_token_cmd;
 mod output;
 mod plot;
 mod progress;
@@ -39,6 +40,8 @@ enum Command {
     },
     /// Imbalanced training and Minority Collapse, side by side with the Layer-Peeled Model.
     Imbalance(imbalance::ImbalanceArgs),
+    /// The prediction residual of every layer and the law of next-token prediction (He & Su 2024).
+    NextToken(next_token_cmd::NextTokenArgs),
 }
 
 fn main() {
@@ -49,6 +52,7 @@ fn main() {
         Command::Law(a) => law::run(a),
         Command::Lpm { command } => lpm_cmd::run(command),
         Command::Imbalance(a) => imbalance::run(a),
+        Command::NextToken(a) => next_token_cmd::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

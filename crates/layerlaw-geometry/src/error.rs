@@ -261,6 +261,121 @@ pub enum GeometryError {
         /// Why.
         reason: String,
     },
+    // Prediction residual.
+    /// A next-token batch has another number of feature rows than next-token ids.
+    #[error("layer {layer:?}, batch {batch}: {rows} feature rows but {tokens} next-token ids")]
+    TokenLengthMismatch {
+        /// Layer name.
+        layer: String,
+        /// Index of the batch given to this accumulator (0 = first).
+        batch: u64,
+        /// Rows of the batch's features.
+        rows: usize,
+        /// Next-token ids given with it.
+        tokens: usize,
+    },
+    /// A next-token batch has another feature dimension than the accumulator.
+    #[error("layer {layer:?}, batch {batch}: feature dimension {got}, but the accumulator was created for {expected}")]
+    TokenDimensionMismatch {
+        /// Layer name.
+        layer: String,
+        /// Index of the batch.
+        batch: u64,
+        /// The accumulator's dimension p.
+        expected: usize,
+        /// The batch's dimension.
+        got: usize,
+    },
+    /// A feature of a next-token batch is NaN or infinite.
+    #[error("layer {layer:?}, batch {batch}: feature at row {row}, column {col} is not finite ({value})")]
+    TokenFeatureNotFinite {
+        /// Layer name.
+        layer: Box<str>,
+        /// Index of the batch.
+        batch: u64,
+        /// Row inside the batch.
+        row: usize,
+        /// Column (feature index).
+        col: usize,
+        /// The offending value, widened to f64.
+        value: f64,
+    },
+    /// A next-token id is not below the vocabulary size.
+    #[error("layer {layer:?}, batch {batch}: next-token id at row {row} is {token}, but the vocabulary has {vocab} tokens")]
+    TokenOutOfRange {
+        /// Layer name.
+        layer: Box<str>,
+        /// Index of the batch.
+        batch: u64,
+        /// Row inside the batch.
+        row: usize,
+        /// The offending id.
+        token: usize,
+        /// The vocabulary size V.
+        vocab: usize,
+    },
+    /// Fewer than two token positions: the regression is not defined.
+    #[error(
+        "layer {layer:?}: the prediction residual needs at least 2 token positions, got {rows}"
+    )]
+    TooFewTokenRows {
+        /// Layer name.
+        layer: String,
+        /// Token positions seen.
+        rows: u64,
+    },
+    /// Every next token is the same, so the target has no variance ($S_{yy} = 0$).
+    #[error("layer {layer:?}: every one of the {rows} next tokens is {token}; the target is constant (S_yy = 0), so the prediction residual is undefined")]
+    ConstantTarget {
+        /// Layer name.
+        layer: String,
+        /// Token positions seen.
+        rows: u64,
+        /// The only token id.
+        token: usize,
+    },
+    /// The sufficient statistics would take more memory than allowed.
+    #[error("layer {layer:?}: the prediction-residual state for dimension {dim} and vocabulary {vocab} takes {bytes} bytes, above the limit of {limit} bytes (the one-hot target stores a vocabulary x dimension matrix; the token-id target needs 8(p^2 + 3p) + 8V bytes)")]
+    PredictionStateTooLarge {
+        /// Layer name.
+        layer: Box<str>,
+        /// Feature dimension p.
+        dim: usize,
+        /// Vocabulary size V.
+        vocab: usize,
+        /// Bytes the state would take (saturated at `u64::MAX`).
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// Sums handed over from elsewhere (e.g. a GPU) are inconsistent.
+    #[error("layer {layer:?}: invalid prediction-residual sums, {field}: {reason}")]
+    InvalidTokenSums {
+        /// Layer name.
+        layer: Box<str>,
+        /// Which sum.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: Box<str>,
+    },
+    /// A prediction residual that the law fit cannot take the logarithm of.
+    #[error("prediction residual at layer {layer} is {value}; the law needs finite PR > 0")]
+    InvalidPredictionResidual {
+        /// Layer index (0 = embeddings).
+        layer: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// The layers chosen for the law fit are not a range of the measured layers.
+    #[error("cannot fit the law on layers {start}..{end}: there are {num_layers} layers")]
+    InvalidFitLayers {
+        /// First fitted layer.
+        start: usize,
+        /// One past the last fitted layer.
+        end: usize,
+        /// Number of layers measured.
+        num_layers: usize,
+    },
 }
 
 /// Shorthand for results of this crate.

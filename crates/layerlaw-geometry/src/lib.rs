@@ -82,6 +82,7 @@ mod layers;
 mod named_layer;
 mod nc2;
 mod nc_family;
+mod next_token;
 mod projection;
 pub mod reference;
 mod scalar;
@@ -106,6 +107,11 @@ pub use labels::Labels;
 pub use law::{fit_law, fit_law_at, LawFit};
 pub use layers::{separation_layers, separation_layers_with_predictions, LayerFeatures};
 pub use named_layer::NamedLayer;
+pub use next_token::{
+    fit_next_token_law, next_token_report, prediction_residual_layers, NextTokenFit, NextTokenLaw,
+    NextTokenReport, PredictionResidual, PredictionResidualReport, PredictionSums,
+    PredictionTarget, DEFAULT_MAX_STATE_BYTES, DEFAULT_RANK_TOLERANCE, NEXT_TOKEN_DEFINITION,
+};
 pub use scalar::{Scalar, SliceKind};
 pub use separation::{separation, Separation, SeparationOptions};
 pub use two_pass::{classifier_collapse, finish, Basis, CentreAgreement, Pass1, Pass2};

@@ -23,6 +23,7 @@ pub mod envelope;
 pub mod errors;
 pub mod lpm;
 pub mod measure;
+pub mod next_token;
 pub mod report;
 pub mod two_pass;
 
@@ -44,6 +45,7 @@ fn _layerlaw(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lpm::_lpm_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(lpm::_lpm_balanced_optimum, m)?)?;
     two_pass::register(m)?;
+    next_token::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import lpm
+from ._next_token import LayerPrediction, NextTokenLaw, NextTokenReport, PredictionResidual, prediction_residual
 from ._layerlaw import (
     Accumulator,
     ClassifierReport,

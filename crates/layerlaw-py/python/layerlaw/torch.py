@@ -569,3 +569,6 @@ def _measure_one_pass(model, loader, layers, num_classes, input_layer, output, s
         for other in gathered[1:]:
             acc.merge(other)
     return acc.result()
+
+
+from ._torch_next_token import measure_next_token  # noqa: E402  (layerlaw.torch.measure_next_token)
