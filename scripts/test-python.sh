@@ -7,7 +7,8 @@
 # maturin, numpy, scipy, pytest, torch (the default PyPI wheel; `layerlaw.torch` and its
 # tests need it) and torchvision when they are missing, then builds the wheel in place with that maturin
 # (`pip install --no-build-isolation ./crates/layerlaw-py`, release profile, target dir
-# $CARGO_TARGET_DIR or target/).
+# $CARGO_TARGET_DIR or target/), or, with LAYERLAW_EXTENSION=path/to/lib_layerlaw.so (what
+# scripts/test.sh passes: the extension cargo built for the Rust tests), stages that instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${LAYERLAW_VENV:-$HOME/.cache/layerlaw/venv}
@@ -28,7 +29,17 @@ fi
 if ! "$py" -c "import torchvision" 2>/dev/null; then
   "$py" -m pip install --quiet torchvision
 fi
-"$py" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./crates/layerlaw-py
-# Run from the tests folder so `import layerlaw` resolves to the installed wheel.
+if [ -n "${LAYERLAW_EXTENSION:-}" ]; then
+  # An extension built by cargo (scripts/test.sh): the package sources and it, staged outside
+  # the checkout, first on the import path.
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' EXIT
+  cp -r crates/layerlaw-py/python/layerlaw "$stage/layerlaw"
+  cp "$LAYERLAW_EXTENSION" "$stage/layerlaw/_layerlaw.so"
+  export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"
+else
+  "$py" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./crates/layerlaw-py
+fi
+# Run from the tests folder so `import layerlaw` resolves to the staged or installed package.
 cd crates/layerlaw-py/tests
 "$py" -m pytest -q -p no:cacheprovider .

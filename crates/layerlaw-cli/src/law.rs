@@ -20,8 +20,8 @@ use crate::output::{create_dir, print_json, write_json};
 use crate::plot::{self, Chart, Mark, Series};
 use crate::progress::EpochBars;
 use crate::render::{
-    law_chart, law_chart_splits, print_layers, print_notes, print_splits, write_splits_csv,
-    SplitView,
+    law_chart, law_chart_splits, print_family, print_intervals, print_layers, print_notes,
+    print_splits, write_splits_csv, SplitView,
 };
 
 /// Arguments of `layerlaw law`.
@@ -255,6 +255,8 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     } else {
         print_splits(&views);
     }
+    print_intervals(layers.law_intervals.as_ref());
+    print_family(&layers.layers);
     println!(
         "train accuracy {:.4}, test accuracy {}, {:.1} s",
         report.train_accuracy,

@@ -40,6 +40,10 @@ pub struct MeasureArgs {
     /// Key of the classifier bias (K).
     #[arg(long)]
     pub classifier_bias: Option<String>,
+    /// Key of the model's predicted classes (1-D integer, one per sample): every layer then
+    /// reports how often its nearest class mean agrees with them (NC4 agreement).
+    #[arg(long)]
+    pub predictions: Option<String>,
     /// Comma-separated minority classes, for the classifier group geometry.
     #[arg(long, value_delimiter = ',')]
     pub minority: Option<Vec<usize>>,
@@ -115,6 +119,7 @@ pub fn run(args: &MeasureArgs) -> Result<(), CliError> {
         layers: args.layers.clone(),
         classifier_weight: args.classifier_weight.clone(),
         classifier_bias: args.classifier_bias.clone(),
+        predictions_key: args.predictions.clone(),
         skip_mismatched: args.skip_mismatched,
     };
     let minority = args.minority.clone().unwrap_or_default();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use layerlaw_experiments::csv::{layers_csv, CsvGroup};
 use layerlaw_experiments::{LayerReport, Report};
-use layerlaw_geometry::LawFit;
+use layerlaw_geometry::{LawFit, LawIntervals};
 
 use crate::error::CliError;
 use crate::output::{fmt_num, fmt_opt, write_text, Table};
@@ -294,6 +294,8 @@ pub fn print_report(source: &str, extra: &str, report: &Report) {
         report.n, report.classes, report.class_counts
     );
     print_layers(&report.layers, report.law.as_ref(), report.balanced);
+    print_intervals(report.law_intervals.as_ref());
+    print_family(&report.layers);
     if let Some(c) = &report.classifier {
         println!("{}", serde_json::to_string_pretty(c).expect("serialisable"));
     }
@@ -304,6 +306,63 @@ pub fn print_report(source: &str, extra: &str, report: &Report) {
 pub fn print_notes(notes: &[String]) {
     for note in notes {
         println!("note: {note}");
+    }
+}
+
+/// Prints the bootstrap intervals of the law fit, when there are some.
+pub fn print_intervals(intervals: Option<&LawIntervals>) {
+    let Some(iv) = intervals else { return };
+    let pct = iv.level * 100.0;
+    let r = iv
+        .pearson_r
+        .map(|i| format!("[{:.4}, {:.4}]", i.low, i.high))
+        .unwrap_or_else(|| "n/a".into());
+    println!(
+        "{pct:.0}% bootstrap intervals ({} replicates, {} groups per class, seed {}): rho [{:.4}, {:.4}]   slope [{:.4}, {:.4}]   Pearson r {r}",
+        iv.replicates, iv.groups, iv.seed, iv.rho.low, iv.rho.high, iv.slope.low, iv.slope.high
+    );
+}
+
+/// Prints the rest of the neural-collapse family per layer (trace-quotient NC1, CDNV, GNC2,
+/// NCC accuracy and agreement, the rank of SS_b and its smallest kept singular-value ratio),
+/// then the per-class fuzziness D_k of the last layer when K <= 20.
+pub fn print_family(layers: &[LayerReport]) {
+    let mut t = Table::new(&[
+        "layer",
+        "NC1 quotient",
+        "CDNV",
+        "GNC2 log energy",
+        "GNC2 log var",
+        "NCC acc",
+        "NCC agree",
+        "rank SS_b",
+        "s_min/s_1",
+    ]);
+    for l in layers {
+        let s = &l.separation;
+        t.row(vec![
+            l.name.clone(),
+            fmt_num(s.nc1_quotient),
+            fmt_opt(s.cdnv),
+            fmt_opt(s.gnc2_log_energy),
+            fmt_opt(s.gnc2_log_variance),
+            fmt_opt(s.ncc_accuracy),
+            fmt_opt(s.ncc_agreement),
+            s.rank.to_string(),
+            format!("{:.2e}", s.min_singular_ratio),
+        ]);
+    }
+    print!("{}", t.render());
+    if let Some(last) = layers.last() {
+        let d = &last.separation.class_fuzziness;
+        if !d.is_empty() && d.len() <= 20 {
+            let per: Vec<String> = d
+                .iter()
+                .enumerate()
+                .map(|(k, v)| format!("{k}: {}", fmt_num(*v)))
+                .collect();
+            println!("per-class D_k of '{}': {}", last.name, per.join(", "));
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 
 use faer::MatRef;
 use layerlaw_geometry::{
-    classifier_geometry, neural_collapse_classifier, separation_layers, FitLayers, GeometryError,
-    Labels, LayerFeatures, NamedLayer, Separation, SeparationOptions,
+    classifier_geometry, neural_collapse_classifier, separation_layers_with_predictions, FitLayers,
+    GeometryError, Labels, LayerFeatures, NamedLayer, Separation, SeparationOptions,
 };
 
 use crate::error::{ExperimentError, Result};
@@ -59,6 +59,7 @@ pub enum DegenerateLayer {
 #[derive(Clone, Debug)]
 pub struct ReportBuilder<'a> {
     labels: &'a Labels,
+    predictions: Option<&'a [usize]>,
     origin: Option<String>,
     classifier: Option<Classifier<'a>>,
     degenerate: DegenerateLayer,
@@ -71,6 +72,7 @@ impl<'a> ReportBuilder<'a> {
     pub fn new(labels: &'a Labels) -> Self {
         ReportBuilder {
             labels,
+            predictions: None,
             origin: None,
             classifier: None,
             degenerate: DegenerateLayer::Fail,
@@ -88,6 +90,14 @@ impl<'a> ReportBuilder<'a> {
     /// Also reports NC3/NC4 and the group geometry of `classifier` against the last layer.
     pub fn classifier(mut self, classifier: Option<Classifier<'a>>) -> Self {
         self.classifier = classifier;
+        self
+    }
+
+    /// The model's predicted class of every row (e.g. the argmax of its logits): every layer
+    /// then also reports how often its nearest class mean agrees with it (NC4 agreement,
+    /// `ncc_agreement`).
+    pub fn predictions(mut self, predictions: Option<&'a [usize]>) -> Self {
+        self.predictions = predictions;
         self
     }
 
@@ -151,7 +161,12 @@ impl<'a> ReportBuilder<'a> {
         notes: &mut Vec<String>,
     ) -> Result<Vec<(String, Separation)>> {
         let views: Vec<LayerFeatures<'_>> = layers.iter().map(|l| l.features).collect();
-        let results = separation_layers(&views, self.labels, &SeparationOptions::default());
+        let results = separation_layers_with_predictions(
+            &views,
+            self.labels,
+            self.predictions,
+            &SeparationOptions::default(),
+        );
         let mut out = Vec::with_capacity(layers.len());
         for ((index, layer), result) in layers.iter().enumerate().zip(results) {
             match (result, self.degenerate) {
@@ -233,8 +248,11 @@ mod tests {
             .unwrap();
         assert_eq!(r.layers.len(), 2);
         assert!(r.law.is_some());
-        assert_eq!(r.notes.len(), 1);
+        // Two examples per class are too few for bootstrap groups: the intervals' note follows.
+        assert_eq!(r.notes.len(), 2);
         assert!(r.notes[0].contains("block2"), "{:?}", r.notes);
+        assert!(r.notes[1].starts_with(crate::LAW_INTERVALS_NOT_COMPUTED));
+        assert!(r.law_intervals.is_none());
         let err = ReportBuilder::new(&labels)
             .origin("t.npz")
             .build(&layers)
@@ -302,7 +320,13 @@ mod tests {
         assert_eq!(law.fit_layers, vec![1, 2]);
         assert!(law.slope.abs() < 1e-12, "{law:?}");
         assert_eq!(law.residuals.len(), 3);
-        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        // The failed fit over every layer left no note; four samples give no bootstrap groups.
+        assert!(
+            !r.notes.iter().any(|n| n.starts_with(LAW_NOT_FITTED)),
+            "{:?}",
+            r.notes
+        );
+        assert!(r.law_intervals.is_none());
         // Refitting over every layer brings the note back; a bad choice leaves the report.
         let mut again = r.clone();
         again.refit(&FitLayers::all()).unwrap();

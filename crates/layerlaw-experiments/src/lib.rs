@@ -71,7 +71,9 @@ pub use law::{default_measure_every, LawConfig, LawExperiment, LawOutcome, LawPa
 #[cfg(feature = "training")]
 pub use manifest::manifest;
 pub use measure::measure_feature_set;
-pub use report::{ClassifierReport, LayerReport, Report, LAW_NOT_FITTED};
+pub use report::{
+    ClassifierReport, LayerReport, Report, LAW_INTERVALS_NOT_COMPUTED, LAW_NOT_FITTED,
+};
 pub use splits::{LawSplit, SplitReport};
 #[cfg(feature = "training")]
 pub use training::{training_labels, training_layers, DynamicsPoint, Progress, Silent};

@@ -2,7 +2,7 @@
 //! `layerlaw measure FILE` prints).
 
 use faer::MatRef;
-use layerlaw_geometry::{FitLayers, Labels, NamedLayer};
+use layerlaw_geometry::{FitLayers, GeometryError, Labels, NamedLayer};
 use layerlaw_io::FeatureSet;
 
 use crate::builder::{Classifier, ReportBuilder};
@@ -42,9 +42,32 @@ pub fn measure_feature_set(
         bias: set.classifier_bias.as_deref(),
         minority,
     });
+    let predictions = set
+        .predictions
+        .as_ref()
+        .map(|p| {
+            p.iter()
+                .enumerate()
+                .map(|(row, &v)| {
+                    usize::try_from(v)
+                        .ok()
+                        .filter(|&c| c < labels.num_classes())
+                        .ok_or_else(|| ExperimentError::Labels {
+                            what: format!("predictions of {file}"),
+                            source: GeometryError::LabelOutOfRange {
+                                row,
+                                value: v,
+                                num_classes: labels.num_classes(),
+                            },
+                        })
+                })
+                .collect::<Result<Vec<usize>>>()
+        })
+        .transpose()?;
     ReportBuilder::new(&labels)
         .origin(file)
         .classifier(classifier)
+        .predictions(predictions.as_deref())
         .notes(set.skipped.clone())
         .fit_layers(fit_layers.clone())
         .build(&layers)
@@ -62,6 +85,7 @@ mod tests {
             labels,
             classifier_weight: None,
             classifier_bias: None,
+            predictions: None,
             skipped: vec!["skipped \"x\"".into()],
         }
     }

@@ -18,8 +18,8 @@
 //! $\ln D_l - (\ln D_0 + l\ln\rho)$ for every layer and `law.fit_layers` the fitted indices.
 
 use layerlaw_geometry::{
-    fit_law, fit_law_at, ClassifierCollapse, ClassifierGeometry, Definitions, FitLayers, LawFit,
-    Separation, DEFINITIONS,
+    bootstrap_law, fit_law, fit_law_at, BootstrapOptions, ClassifierCollapse, ClassifierGeometry,
+    Definitions, FitLayers, LawFit, LawIntervals, Separation, DEFINITIONS,
 };
 
 use crate::error::Result;
@@ -76,6 +76,11 @@ pub struct Report {
     /// The fit $\ln D_l = \ln D_0 + l\ln\rho$ over `layers`; `None` when it cannot be fitted,
     /// and then `notes` says why.
     pub law: Option<LawFit>,
+    /// Bootstrap intervals of the fit ($\rho$, slope, Pearson r) and of every $D_l$: the
+    /// grouped, class-stratified bootstrap of [`layerlaw_geometry::bootstrap_law`] (default
+    /// 200 replicates, seed 0, 95 %). `None` with a note when the law is not fitted or the
+    /// layers carry no bootstrap groups (one-pass accumulator, $K$ and $r$ too large).
+    pub law_intervals: Option<LawIntervals>,
     /// Classifier metrics, when a classifier was given.
     pub classifier: Option<ClassifierReport>,
     /// Remarks: the caller's (arrays skipped, data source, ...), then layers left out and a law
@@ -85,6 +90,10 @@ pub struct Report {
 
 /// The prefix of the note a report carries when its law could not be fitted.
 pub const LAW_NOT_FITTED: &str = "law not fitted";
+
+/// The prefix of the note a report carries when the law's bootstrap intervals could not be
+/// computed.
+pub const LAW_INTERVALS_NOT_COMPUTED: &str = "law intervals not computed";
 
 impl Report {
     /// Assembles a report from per-layer separations already computed (by
@@ -105,7 +114,19 @@ impl Report {
                 None
             }
         };
+        let law_intervals = law.as_ref().and_then(|_| {
+            let seps: Vec<&Separation> = layers.iter().map(|(_, s)| s).collect();
+            let fit: Vec<usize> = (0..seps.len()).collect();
+            match bootstrap_law(&seps, &fit, &BootstrapOptions::default()) {
+                Ok(intervals) => Some(intervals),
+                Err(e) => {
+                    notes.push(format!("{LAW_INTERVALS_NOT_COMPUTED}: {e}"));
+                    None
+                }
+            }
+        });
         Report {
+            law_intervals,
             n: class_counts.iter().sum(),
             classes: class_counts.len(),
             balanced: class_counts.windows(2).all(|w| w[0] == w[1]),
@@ -139,7 +160,8 @@ impl Report {
     }
 
     /// Fits the law over `indices` (those beyond the last layer are left out), replacing `law`
-    /// and any `"law not fitted"` note.
+    /// and any `"law not fitted"` note, and its bootstrap intervals (default options) over the
+    /// fitted layers.
     pub(crate) fn fit_over(&mut self, indices: &[usize]) {
         self.notes.retain(|n| !n.starts_with(LAW_NOT_FITTED));
         let d = self.fuzziness();
@@ -151,6 +173,40 @@ impl Report {
                 None
             }
         };
+        self.notes
+            .retain(|n| !n.starts_with(LAW_INTERVALS_NOT_COMPUTED));
+        self.law_intervals = None;
+        if let Some(fit) = &self.law {
+            let seps: Vec<&Separation> = self.layers.iter().map(|l| &l.separation).collect();
+            match bootstrap_law(&seps, &fit.fit_layers, &BootstrapOptions::default()) {
+                Ok(intervals) => self.law_intervals = Some(intervals),
+                Err(e) => self
+                    .notes
+                    .push(format!("{LAW_INTERVALS_NOT_COMPUTED}: {e}")),
+            }
+        }
+    }
+
+    /// Recomputes [`Report::law_intervals`] with other bootstrap options (replicates, seed,
+    /// level), over the layers of the law fit; `replicates = 0` removes them. Errors as [`layerlaw_geometry::bootstrap_law`].
+    pub fn with_bootstrap(
+        mut self,
+        opts: &BootstrapOptions,
+    ) -> std::result::Result<Report, layerlaw_geometry::GeometryError> {
+        self.notes
+            .retain(|n| !n.starts_with(LAW_INTERVALS_NOT_COMPUTED));
+        if opts.replicates == 0 || self.law.is_none() {
+            self.law_intervals = None;
+            return Ok(self);
+        }
+        let seps: Vec<&Separation> = self.layers.iter().map(|l| &l.separation).collect();
+        let fit = self
+            .law
+            .as_ref()
+            .map(|f| f.fit_layers.clone())
+            .unwrap_or_default();
+        self.law_intervals = Some(bootstrap_law(&seps, &fit, opts)?);
+        Ok(self)
     }
 
     /// $D_l$ of every layer, in order.

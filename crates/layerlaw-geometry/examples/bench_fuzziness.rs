@@ -237,6 +237,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !identical {
         return Err("separation_layers and separation disagree".into());
     }
+    // The same, without the per-class sums of pass 2 (CDNV, D_k, NCC, bootstrap groups): what
+    // the rest of the neural-collapse family costs.
+    let bare = SeparationOptions {
+        per_class: false,
+        ..opts
+    };
+    let mut t_bare_runs = Vec::new();
+    for _ in 0..REPEATS {
+        let t0 = Instant::now();
+        for sep in separation_layers(&all, &labels, &bare) {
+            sep?;
+        }
+        t_bare_runs.push(t0.elapsed().as_secs_f64());
+    }
+    let t_bare = median(t_bare_runs.clone());
+    println!(
+        "without the per-class sums (per_class: false): runs [{}], median {t_bare:.3} s; the \
+         neural-collapse family costs {:+.1}% (every layer at once)",
+        fmt_runs(&t_bare_runs),
+        (t_ours / t_bare - 1.0) * 100.0
+    );
     // The floor is timed last, so layerlaw never finds a layer warm in cache.
     let mut t_floor_runs = Vec::new();
     for _ in 0..REPEATS {

@@ -236,6 +236,7 @@ impl MultiLayerAccumulator {
             q.as_ref(),
             projected.as_ref(),
             trace,
+            None,
             opts,
         )
     }

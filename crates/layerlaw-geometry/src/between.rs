@@ -115,28 +115,50 @@ pub(crate) fn centred_means_weighted(means: MatRef<'_, f64>, counts: &[usize]) -
     })
 }
 
+/// $L = S_k^{-1}U_k^\top$ (m×r) for $A$ (r×K) $= USV^\top$, keeping the m directions with
+/// $s_j > \mathrm{tol}\cdot s_1$: then $\|Lu\|^2 = u^\top(AA^\top)^+u$ for every $u$. An SVD that
+/// does not converge (never seen on these small matrices) gives no direction.
+pub(crate) fn pinv_factor(a: MatRef<'_, f64>, tol: f64) -> Mat<f64> {
+    let r = a.nrows();
+    if r == 0 || a.ncols() == 0 {
+        return Mat::zeros(0, r);
+    }
+    let Ok((u, s)) = thin_svd(a, "thin SVD of the projected class means") else {
+        return Mat::zeros(0, r);
+    };
+    let s_max = s[0];
+    let m = s
+        .iter()
+        .take_while(|&&sj| sj > tol * s_max && sj > 0.0)
+        .count();
+    Mat::from_fn(m, r, |j, i| u[(i, j)] / s[j])
+}
+
 /// $\mathrm{Tr}(W\,(AA^\top)^+)$ for $W$ (r×r, symmetric) and $A$ (r×m), with the pseudo-inverse
 /// truncated at singular values $s_j \le \mathrm{tol}\cdot s_1$ of $A$.
 ///
 /// With $A = U S V^\top$: $(AA^\top)^+ = \sum_{j\,\mathrm{kept}} u_j u_j^\top / s_j^2$, so the
-/// trace is $\sum_j u_j^\top W u_j / s_j^2$. Returns the trace and the number of kept directions.
+/// trace is $\sum_j u_j^\top W u_j / s_j^2$. Returns the trace, the number of kept directions
+/// and $s_{\min}/s_1$ over the kept ones (1 with none kept).
 pub(crate) fn trace_against_pinv(
     w: MatRef<'_, f64>,
     a: MatRef<'_, f64>,
     tol: f64,
-) -> Result<(f64, usize)> {
+) -> Result<(f64, usize, f64)> {
     if a.nrows() == 0 || a.ncols() == 0 {
-        return Ok((0.0, 0));
+        return Ok((0.0, 0, 1.0));
     }
     let (u, s) = thin_svd(a, "thin SVD of the projected class means")?;
     let s_max = s[0];
     let mut trace = 0.0;
     let mut rank = 0;
+    let mut ratio = 1.0;
     for (j, &sj) in s.iter().enumerate() {
         if sj <= tol * s_max || sj <= 0.0 {
             break;
         }
         rank += 1;
+        ratio = sj / s_max;
         let uj = u.col(j);
         let mut quad = 0.0;
         for a_ in 0..w.nrows() {
@@ -148,5 +170,5 @@ pub(crate) fn trace_against_pinv(
         }
         trace += quad / (sj * sj);
     }
-    Ok((trace, rank))
+    Ok((trace, rank, ratio))
 }

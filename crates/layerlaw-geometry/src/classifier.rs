@@ -140,6 +140,21 @@ pub struct ClassifierCollapse {
     pub classifier_accuracy: f64,
     /// Fraction of samples whose nearest class mean is their own class.
     pub ncc_accuracy: f64,
+    /// UNC3, uniform duality (the `nc3u_uni_dual` of the neural-collapse library): the sample
+    /// variance (ddof = 1, as `torch.var`) over classes of $w_k^\top(\mu_k-\mu_G)$; 0 when every
+    /// classifier row has the same inner product with its centred class mean.
+    pub uniform_duality: f64,
+}
+
+/// UNC3 of classifier `w` (K×p) and centred class means `m` (p×K): the sample variance over
+/// $k$ of $w_k^\top m_k$.
+pub(crate) fn uniform_duality(w: MatRef<'_, f64>, m: MatRef<'_, f64>) -> f64 {
+    let (k, p) = (w.nrows(), w.ncols());
+    let dots: Vec<f64> = (0..k)
+        .map(|c| (0..p).map(|j| w[(c, j)] * m[(j, c)]).sum())
+        .collect();
+    let mean = dots.iter().sum::<f64>() / k as f64;
+    dots.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (k as f64 - 1.0)
 }
 
 /// NC3 $= \|W/\|W\|_F - M^\top/\|M\|_F\|_F$ of classifier `w` (K×p) and the centred class means
@@ -272,6 +287,7 @@ pub fn neural_collapse_classifier<T: Scalar>(
     let nf = n as f64;
     Ok(ClassifierCollapse {
         nc3,
+        uniform_duality: uniform_duality(w, m.as_ref()),
         nc4: mismatch as f64 / nf,
         classifier_accuracy: clf_ok as f64 / nf,
         ncc_accuracy: ncc_ok as f64 / nf,

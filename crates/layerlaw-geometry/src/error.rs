@@ -253,6 +253,14 @@ pub enum GeometryError {
         /// Which routine (e.g. "thin SVD of the class means").
         routine: &'static str,
     },
+    /// The bootstrap of the law fit cannot run.
+    #[error("bootstrap{}: {reason}", layer.map(|l| format!(" (layer {l})")).unwrap_or_default())]
+    Bootstrap {
+        /// The layer at fault (index among those given), if one is.
+        layer: Option<usize>,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -21,7 +21,10 @@ use crate::class_means::{class_means, means_from_chunks, SumChunk};
 use crate::error::{GeometryError, Result};
 use crate::kernels::Isa;
 use crate::labels::Labels;
-use crate::projection::{within_from_chunks, ProjectedWithin, WithinChunk, WithinPlan};
+use crate::projection::{
+    project_within, within_from_chunks, ProjectedWithin, RowsOf, WithinChunk, WithinPartial,
+    WithinPlan,
+};
 use crate::scalar::Scalar;
 use crate::separation::{assemble, Separation, SeparationOptions};
 
@@ -77,8 +80,25 @@ pub fn separation_layers(
     labels: &Labels,
     opts: &SeparationOptions,
 ) -> Vec<Result<Separation>> {
+    separation_layers_with_predictions(layers, labels, None, opts)
+}
+
+/// [`separation_layers`], also counting, per layer, how often the nearest class mean is the
+/// model's prediction (`predictions`: one class per row, e.g. the argmax of its logits):
+/// [`Separation::ncc_agreement`]. A prediction $\ge K$ or a length other than the labels' is
+/// an error of every layer ([`GeometryError::LabelOutOfRange`],
+/// [`GeometryError::LengthMismatch`]).
+pub fn separation_layers_with_predictions(
+    layers: &[LayerFeatures<'_>],
+    labels: &Labels,
+    predictions: Option<&[usize]>,
+    opts: &SeparationOptions,
+) -> Vec<Result<Separation>> {
     let mut results: Vec<Option<Result<Separation>>> = (0..layers.len()).map(|_| None).collect();
-    if let Err(e) = opts.validate() {
+    if let Err(e) = opts
+        .validate()
+        .and_then(|()| check_predictions(predictions, labels))
+    {
         return results.into_iter().map(|_| Err(e.clone())).collect();
     }
     for (slot, x) in results.iter_mut().zip(layers) {
@@ -98,9 +118,9 @@ pub fn separation_layers(
     let mut finished: Option<Finished> = None;
     for step in 0..=layers.len() + 1 {
         let next = (step < layers.len() && results[step].is_none()).then_some(step);
-        let plan = pending
-            .as_ref()
-            .map(|(_, means, q)| WithinPlan::new(Isa::selected(), means.as_ref(), q.as_ref()));
+        let plan = pending.as_ref().map(|(_, means, q)| {
+            WithinPlan::new(Isa::selected(), means.as_ref(), counts, q.as_ref(), opts)
+        });
         let (assembled, (within, means)) = rayon::join(
             || {
                 finished.take().map(|(l, means, q, within)| {
@@ -111,6 +131,7 @@ pub fn separation_layers(
                             q.as_ref(),
                             w.scatter.as_ref(),
                             w.sum_squares,
+                            opts.per_class.then_some(w.class_stats),
                             opts,
                         )
                     });
@@ -118,9 +139,11 @@ pub fn separation_layers(
                 })
             },
             || match (&pending, &plan, next) {
-                (Some((l, _, _)), Some(plan), Some(s)) => both(layers[*l], plan, layers[s], labels),
+                (Some((l, _, _)), Some(plan), Some(s)) => {
+                    both(layers[*l], plan, layers[s], labels, predictions)
+                }
                 (Some((l, _, _)), Some(plan), None) => {
-                    (Some(pass2(layers[*l], plan, labels)), None)
+                    (Some(pass2(layers[*l], plan, labels, predictions)), None)
                 }
                 (None, _, Some(s)) => (None, Some(pass1(layers[s], labels))),
                 _ => (None, None),
@@ -160,23 +183,43 @@ fn pass1(x: LayerFeatures<'_>, labels: &Labels) -> Result<Mat<f64>> {
 }
 
 /// Pass 2 alone (the last layer).
-fn pass2(x: LayerFeatures<'_>, plan: &WithinPlan, labels: &Labels) -> Result<ProjectedWithin> {
-    fn run<T: Scalar>(
-        x: MatRef<'_, T>,
-        plan: &WithinPlan,
-        labels: &Labels,
-    ) -> Result<ProjectedWithin> {
-        let partials: Vec<(Vec<f64>, f64)> =
-            chunk_ranges(x.nrows(), labels.num_classes(), x.ncols())
-                .into_par_iter()
-                .map(|rows| WithinChunk::new(plan, x, labels.as_slice(), rows).finish())
-                .collect();
-        within_from_chunks(partials, plan.rank())
-    }
+fn pass2(
+    x: LayerFeatures<'_>,
+    plan: &WithinPlan,
+    labels: &Labels,
+    predictions: Option<&[usize]>,
+) -> Result<ProjectedWithin> {
+    let rows = RowsOf {
+        labels: labels.as_slice(),
+        predictions,
+        index_offset: 0,
+    };
     match x {
-        LayerFeatures::F32(x) => run(x, plan, labels),
-        LayerFeatures::F64(x) => run(x, plan, labels),
+        LayerFeatures::F32(x) => project_within(x, &rows, plan),
+        LayerFeatures::F64(x) => project_within(x, &rows, plan),
     }
+}
+
+/// A length other than the labels', or a prediction $\ge K$.
+fn check_predictions(predictions: Option<&[usize]>, labels: &Labels) -> Result<()> {
+    let Some(pred) = predictions else {
+        return Ok(());
+    };
+    if pred.len() != labels.len() {
+        return Err(GeometryError::LengthMismatch {
+            rows: pred.len(),
+            labels: labels.len(),
+        });
+    }
+    let k = labels.num_classes();
+    if let Some((row, &value)) = pred.iter().enumerate().find(|(_, &p)| p >= k) {
+        return Err(GeometryError::LabelOutOfRange {
+            row,
+            value: i64::try_from(value).unwrap_or(i64::MAX),
+            num_classes: k,
+        });
+    }
+    Ok(())
 }
 
 /// Pass 2 of layer `a` and pass 1 of layer `b`, interleaved.
@@ -185,12 +228,21 @@ fn both(
     plan: &WithinPlan,
     b: LayerFeatures<'_>,
     labels: &Labels,
+    predictions: Option<&[usize]>,
 ) -> (Option<Result<ProjectedWithin>>, Option<Result<Mat<f64>>>) {
     let (within, means) = match (a, b) {
-        (LayerFeatures::F32(a), LayerFeatures::F32(b)) => interleaved(a, plan, b, labels),
-        (LayerFeatures::F32(a), LayerFeatures::F64(b)) => interleaved(a, plan, b, labels),
-        (LayerFeatures::F64(a), LayerFeatures::F32(b)) => interleaved(a, plan, b, labels),
-        (LayerFeatures::F64(a), LayerFeatures::F64(b)) => interleaved(a, plan, b, labels),
+        (LayerFeatures::F32(a), LayerFeatures::F32(b)) => {
+            interleaved(a, plan, b, labels, predictions)
+        }
+        (LayerFeatures::F32(a), LayerFeatures::F64(b)) => {
+            interleaved(a, plan, b, labels, predictions)
+        }
+        (LayerFeatures::F64(a), LayerFeatures::F32(b)) => {
+            interleaved(a, plan, b, labels, predictions)
+        }
+        (LayerFeatures::F64(a), LayerFeatures::F64(b)) => {
+            interleaved(a, plan, b, labels, predictions)
+        }
     };
     (Some(within), Some(means))
 }
@@ -203,18 +255,19 @@ fn interleaved<TA: Scalar, TB: Scalar>(
     plan: &WithinPlan,
     b: MatRef<'_, TB>,
     labels: &Labels,
+    predictions: Option<&[usize]>,
 ) -> (Result<ProjectedWithin>, Result<Mat<f64>>) {
     let (n, k) = (labels.len(), labels.num_classes());
     let ys = labels.as_slice();
     let chunks_a = chunk_ranges(n, k, a.ncols());
     let chunks_b = chunk_ranges(n, k, b.ncols());
-    type Partial = (Option<(Vec<f64>, f64)>, Option<Result<Vec<f64>>>);
+    type Partial = (Option<WithinPartial>, Option<Result<Vec<f64>>>);
     let partials: Vec<Partial> = (0..chunks_a.len().max(chunks_b.len()))
         .into_par_iter()
         .map(|j| {
             let mut wa = chunks_a
                 .get(j)
-                .map(|rows| WithinChunk::new(plan, a, ys, rows.clone()));
+                .map(|rows| WithinChunk::new(plan, a, ys, predictions, 0, rows.clone()));
             let mut sb = chunks_b
                 .get(j)
                 .map(|rows| SumChunk::new(b, ys, k, rows.clone()));
@@ -234,7 +287,7 @@ fn interleaved<TA: Scalar, TB: Scalar>(
         .collect();
     let (within, sums): (Vec<_>, Vec<_>) = partials.into_iter().unzip();
     (
-        within_from_chunks(within.into_iter().flatten(), plan.rank()),
+        within_from_chunks(within.into_iter().flatten(), plan),
         means_from_chunks(sums.into_iter().flatten(), labels.counts(), b.ncols()),
     )
 }

@@ -68,7 +68,9 @@ mod accumulator;
 mod accumulator_bytes;
 mod between;
 mod blocks;
+mod bootstrap;
 mod class_means;
+mod class_stats;
 mod classifier;
 mod definitions;
 mod error;
@@ -79,6 +81,7 @@ mod law;
 mod layers;
 mod named_layer;
 mod nc2;
+mod nc_family;
 mod projection;
 pub mod reference;
 mod scalar;
@@ -86,6 +89,11 @@ mod separation;
 pub mod two_pass;
 
 pub use accumulator::{MultiLayerAccumulator, DEFAULT_MAX_DIM};
+pub use bootstrap::{bootstrap_law, BootstrapOptions, Interval, LawIntervals};
+pub use class_stats::{
+    bootstrap_group, bootstrap_groups_for, BootstrapGroups, ClassStats, GroupParts,
+    BOOTSTRAP_BUDGET_BYTES, MAX_BOOTSTRAP_GROUPS, MIN_BOOTSTRAP_GROUPS,
+};
 pub use classifier::{
     classifier_geometry, neural_collapse_classifier, ClassifierCollapse, ClassifierGeometry,
     GroupGeometry,
@@ -96,7 +104,7 @@ pub use fit_layers::{FitLayers, FitLayersError};
 pub use kernels::{Isa, ISA_ENV};
 pub use labels::Labels;
 pub use law::{fit_law, fit_law_at, LawFit};
-pub use layers::{separation_layers, LayerFeatures};
+pub use layers::{separation_layers, separation_layers_with_predictions, LayerFeatures};
 pub use named_layer::NamedLayer;
 pub use scalar::{Scalar, SliceKind};
 pub use separation::{separation, Separation, SeparationOptions};

@@ -15,9 +15,11 @@ use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use crate::blocks::{chunk_ranges, load_rows, ContiguousRows};
+use crate::class_stats::{ClassStats, ClassStatsPlan};
 use crate::error::{GeometryError, Result};
 use crate::kernels::{Isa, PackedBasis, TILE};
 use crate::scalar::Scalar;
+use crate::separation::SeparationOptions;
 
 /// Unnormalised projected within-class scatter and total squared residual.
 pub(crate) struct ProjectedWithin {
@@ -25,32 +27,55 @@ pub(crate) struct ProjectedWithin {
     pub scatter: Mat<f64>,
     /// $\sum_i \|z_i\|^2 = n\,\mathrm{Tr}\,SS_w$.
     pub sum_squares: f64,
+    /// Per-class sums (variances, fuzziness, NCC, bootstrap groups).
+    pub class_stats: ClassStats,
+}
+
+impl ProjectedWithin {
+    /// The per-class sums when the plan kept them.
+    pub(crate) fn class_stats_if(self_stats: ClassStats, plan: &WithinPlan) -> Option<ClassStats> {
+        plan.per_class.then_some(self_stats)
+    }
+}
+
+/// One chunk's pass-2 sums: the scatter's lower triangle (r×r row-major), the sum of squares
+/// and the per-class statistics.
+pub(crate) struct WithinPartial {
+    pub lower: Vec<f64>,
+    pub sum_squares: f64,
+    pub class_stats: ClassStats,
 }
 
 /// What every chunk of pass 2 shares: the class means (row-major) and the packed basis.
 pub(crate) struct WithinPlan {
     means_rm: Vec<f64>,
     packed: PackedBasis,
+    stats: ClassStatsPlan,
+    per_class: bool,
     p: usize,
     r: usize,
 }
 
 impl WithinPlan {
-    /// The plan for class means `means` (K×p) and basis `q` (p×r), with the kernels of `isa`
-    /// (which must be supported by this CPU).
-    pub(crate) fn new(isa: Isa, means: MatRef<'_, f64>, q: MatRef<'_, f64>) -> WithinPlan {
+    /// The plan for class means `means` (K×p) of classes of sizes `counts` and basis `q`
+    /// (p×r), with the kernels of `isa` (which must be supported by this CPU); `opts` gives the
+    /// pseudo-inverse cut-off of the per-class fuzziness and whether to keep per-class sums.
+    pub(crate) fn new(
+        isa: Isa,
+        means: MatRef<'_, f64>,
+        counts: &[usize],
+        q: MatRef<'_, f64>,
+        opts: &SeparationOptions,
+    ) -> WithinPlan {
         let (k, p) = (means.nrows(), means.ncols());
         WithinPlan {
             means_rm: (0..k * p).map(|idx| means[(idx / p, idx % p)]).collect(),
             packed: PackedBasis::new(q, isa),
+            stats: ClassStatsPlan::new(means, counts, q, opts.rank_tolerance),
+            per_class: opts.per_class,
             p,
             r: q.ncols(),
         }
-    }
-
-    /// Number of basis directions r.
-    pub(crate) fn rank(&self) -> usize {
-        self.r
     }
 
     fn mean(&self, class: usize) -> &[f64] {
@@ -70,9 +95,17 @@ pub(crate) struct WithinChunk<'a, T: Scalar> {
     x: MatRef<'a, T>,
     rows_view: Option<ContiguousRows<'a, T>>,
     labels: &'a [usize],
+    predictions: Option<&'a [usize]>,
+    /// Row index of row 0 of `x`, for the bootstrap groups.
+    index_offset: u64,
     rows: Range<usize>,
     next: usize,
     sum_squares: f64,
+    stats: ClassStats,
+    /// Each row's projections and squared norm, from the kernel.
+    rows_out: Vec<f64>,
+    /// K values for the nearest-centre scores.
+    scores: Vec<f64>,
     /// The r × [`PackedBasis::scatter_width`] scatter the kernel accumulates into.
     scatter: Vec<f64>,
     /// The kernel's accumulators.
@@ -82,11 +115,15 @@ pub(crate) struct WithinChunk<'a, T: Scalar> {
 }
 
 impl<'a, T: Scalar> WithinChunk<'a, T> {
-    /// A chunk of rows `rows` of `x`; nothing is read yet.
+    /// A chunk of rows `rows` of `x`; nothing is read yet. Row i of `x` is example
+    /// `index_offset + i` (for the bootstrap groups); `predictions` (one per row of `x`), if
+    /// given, are compared with the nearest class centre.
     pub(crate) fn new(
         plan: &'a WithinPlan,
         x: MatRef<'a, T>,
         labels: &'a [usize],
+        predictions: Option<&'a [usize]>,
+        index_offset: u64,
         rows: Range<usize>,
     ) -> Self {
         WithinChunk {
@@ -94,9 +131,14 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
             x,
             rows_view: ContiguousRows::new(x),
             labels,
+            predictions,
+            index_offset,
             next: rows.start,
             rows,
             sum_squares: 0.0,
+            stats: ClassStats::new(&plan.stats),
+            rows_out: vec![0.0; TILE * (plan.r + 1)],
+            scores: Vec::new(),
             scatter: vec![0.0f64; plan.r * plan.packed.scatter_width()],
             scratch: Vec::new(),
             tile: Vec::new(),
@@ -138,6 +180,7 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
                 &ahead[..ahead_end - end],
                 &mut self.scatter,
                 &mut self.sum_squares,
+                &mut self.rows_out,
                 &mut self.scratch,
             );
         } else {
@@ -154,15 +197,32 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
                 &[],
                 &mut self.scatter,
                 &mut self.sum_squares,
+                &mut self.rows_out,
                 &mut self.scratch,
+            );
+        }
+        let r1 = plan.r + 1;
+        let per_class = if plan.per_class {
+            start..end
+        } else {
+            start..start
+        };
+        for (t, i) in per_class.enumerate() {
+            self.stats.add_row(
+                &plan.stats,
+                self.labels[i],
+                self.index_offset + i as u64,
+                &self.rows_out[t * r1..(t + 1) * r1],
+                self.predictions.map(|p| p[i]),
+                &mut self.scores,
             );
         }
         self.next = end;
         true
     }
 
-    /// Reads what is left; returns the scatter's lower triangle and the sum of squares.
-    pub(crate) fn finish(mut self) -> (Vec<f64>, f64) {
+    /// Reads what is left; returns the chunk's sums.
+    pub(crate) fn finish(mut self) -> WithinPartial {
         while self.step() {}
         let (r, width) = (self.plan.r, self.plan.packed.scatter_width());
         let mut lower = vec![0.0f64; r * r];
@@ -171,24 +231,34 @@ impl<'a, T: Scalar> WithinChunk<'a, T> {
                 lower[a * r + b] = self.scatter[a * width + b];
             }
         }
-        (lower, self.sum_squares)
+        WithinPartial {
+            lower,
+            sum_squares: self.sum_squares,
+            class_stats: self.stats,
+        }
     }
 }
 
 /// [`ProjectedWithin`] from the chunks' partial sums, added in chunk order.
 pub(crate) fn within_from_chunks(
-    partials: impl IntoIterator<Item = (Vec<f64>, f64)>,
-    r: usize,
+    partials: impl IntoIterator<Item = WithinPartial>,
+    plan: &WithinPlan,
 ) -> Result<ProjectedWithin> {
+    let r = plan.r;
     let mut scatter = Mat::<f64>::zeros(r, r);
     let mut sum_squares = 0.0;
-    for (s, ss) in partials {
+    let mut class_stats = ClassStats::new(&plan.stats);
+    for part in partials {
         for a in 0..r {
             for b in 0..=a {
-                scatter[(a, b)] += s[a * r + b];
+                scatter[(a, b)] += part.lower[a * r + b];
             }
         }
-        sum_squares += ss;
+        sum_squares += part.sum_squares;
+        class_stats.add(&part.class_stats);
+    }
+    if let Some(b) = class_stats.bootstrap.as_mut() {
+        b.centres = plan.stats.centres().to_vec();
     }
     for a in 0..r {
         for b in a + 1..r {
@@ -203,6 +273,7 @@ pub(crate) fn within_from_chunks(
     Ok(ProjectedWithin {
         scatter,
         sum_squares,
+        class_stats,
     })
 }
 
@@ -210,15 +281,50 @@ pub(crate) fn within_from_chunks(
 /// chunk partials are added in chunk order).
 pub(crate) fn project_within<T: Scalar>(
     x: MatRef<'_, T>,
-    labels: &[usize],
-    means: MatRef<'_, f64>,
-    q: MatRef<'_, f64>,
+    rows: &RowsOf<'_>,
+    plan: &WithinPlan,
 ) -> Result<ProjectedWithin> {
-    project_within_isa(Isa::selected(), x, labels, means, q)
+    let (n, p) = (x.nrows(), x.ncols());
+    let partials: Vec<WithinPartial> = chunk_ranges(n, plan.stats.num_classes(), p)
+        .into_par_iter()
+        .map(|range| {
+            WithinChunk::new(
+                plan,
+                x,
+                rows.labels,
+                rows.predictions,
+                rows.index_offset,
+                range,
+            )
+            .finish()
+        })
+        .collect();
+    within_from_chunks(partials, plan)
+}
+
+/// The labels of the rows of a pass-2 matrix, the model's predictions (if given) and the
+/// example index of its first row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowsOf<'a> {
+    pub labels: &'a [usize],
+    pub predictions: Option<&'a [usize]>,
+    pub index_offset: u64,
+}
+
+impl<'a> RowsOf<'a> {
+    /// Rows labelled `labels`, the first being example 0, without predictions.
+    pub(crate) fn labels(labels: &'a [usize]) -> Self {
+        RowsOf {
+            labels,
+            predictions: None,
+            index_offset: 0,
+        }
+    }
 }
 
 /// [`project_within`] with the kernels of a given instruction-set level (`isa` must be
-/// supported by this CPU).
+/// supported by this CPU), for the tests.
+#[cfg(test)]
 fn project_within_isa<T: Scalar>(
     isa: Isa,
     x: MatRef<'_, T>,
@@ -226,13 +332,11 @@ fn project_within_isa<T: Scalar>(
     means: MatRef<'_, f64>,
     q: MatRef<'_, f64>,
 ) -> Result<ProjectedWithin> {
-    let (n, p, k) = (x.nrows(), x.ncols(), means.nrows());
-    let plan = WithinPlan::new(isa, means, q);
-    let partials: Vec<(Vec<f64>, f64)> = chunk_ranges(n, k, p)
-        .into_par_iter()
-        .map(|rows| WithinChunk::new(&plan, x, labels, rows).finish())
+    let counts: Vec<usize> = (0..means.nrows())
+        .map(|c| labels.iter().filter(|&&y| y == c).count().max(1))
         .collect();
-    within_from_chunks(partials, plan.r)
+    let plan = WithinPlan::new(isa, means, &counts, q, &SeparationOptions::default());
+    project_within(x, &RowsOf::labels(labels), &plan)
 }
 
 #[cfg(test)]

@@ -8,10 +8,13 @@ use crate::between::{
     between_basis, centred_means_unweighted, centred_means_weighted, trace_against_pinv,
 };
 use crate::class_means::class_means;
+use crate::class_stats::{BootstrapGroups, ClassStats};
 use crate::error::{GeometryError, Result};
+use crate::kernels::Isa;
 use crate::labels::Labels;
 use crate::nc2::{coefficient_of_variation, equiangularity, etf_distance_of_gram, gram};
-use crate::projection::project_within;
+use crate::nc_family::{family_metrics, orthogonality_deviation};
+use crate::projection::{project_within, ProjectedWithin, RowsOf, WithinPlan};
 use crate::scalar::Scalar;
 
 /// Options of [`separation`].
@@ -30,12 +33,18 @@ pub struct SeparationOptions {
     /// direction is between those levels, which signals a numerically rank-deficient $SS_b$.
     /// Must satisfy $0 \le \mathrm{tol} < 1$.
     pub rank_tolerance: f64,
+    /// Keep the per-class sums of pass 2 (default `true`): CDNV, the per-class fuzziness
+    /// $D_k$, the nearest-class-centre accuracy and agreement, and the bootstrap groups of the
+    /// law's intervals. `false` skips them ($O(r^2 + Kr)$ per row) and leaves those fields
+    /// out, with a note.
+    pub per_class: bool,
 }
 
 impl Default for SeparationOptions {
     fn default() -> Self {
         SeparationOptions {
             rank_tolerance: 1e-6,
+            per_class: true,
         }
     }
 }
@@ -92,17 +101,79 @@ pub struct Separation {
     /// $\|G/\|G\|_F - (I-\mathbf 1\mathbf 1^\top/K)/\sqrt{K-1}\|_F$ with $G$ the K×K Gram matrix of
     /// the centred means $\mu_k-\mu_G$ (Zhu et al., NeurIPS 2021, NC2 form).
     pub etf_distance: f64,
+    /// NC1 as a trace quotient (Tirer, Huang & Niles-Weed, ICML 2023; `"quotient"` of the
+    /// neural-collapse library): $\mathrm{Tr}\,\Sigma_W / \mathrm{Tr}\,\Sigma_B$ with the
+    /// $\Sigma_W$ and unweighted $\Sigma_B$ of [`Separation::nc1`].
+    pub nc1_quotient: f64,
+    /// Class-distance normalised variance (Galanti, György & Hutter, ICLR 2022): the mean over
+    /// class pairs $k<k'$ of $(V_k + V_{k'}) / (2\|\mu_k-\mu_{k'}\|^2)$, $V_k$ =
+    /// `class_variance[k]`. `None` (see `notes`) when two class means coincide or the per-class
+    /// sums are not available (one-pass accumulator).
+    pub cdnv: Option<f64>,
+    /// $V_k = \frac1{n_k}\sum_{i:y_i=k}\|x_i-\mu_k\|^2$ per class (empty without per-class sums).
+    pub class_variance: Vec<f64>,
+    /// Per-class fuzziness $D_k = \mathrm{Tr}(SS_{w,k}SS_b^+)$ with
+    /// $SS_{w,k} = \frac1{n_k}\sum_{i:y_i=k}(x_i-\mu_k)(x_i-\mu_k)^\top$, so
+    /// $D = \sum_k \frac{n_k}{n} D_k$: which classes are fuzzy (empty without per-class sums).
+    pub class_fuzziness: Vec<f64>,
+    /// Generalised NC2, hyperspherical uniformity with the **logarithmic kernel** (Liu et al.,
+    /// "Generalizing and decoupling neural collapse via hyperspherical uniformity gap", ICLR
+    /// 2023): the mean over class pairs of $\log(1/\|\hat\mu_k-\hat\mu_{k'}\|)$,
+    /// $\hat\mu_k = (\mu_k-\mu_G)/\|\mu_k-\mu_G\|$ (the hyperspherical energy; lower is more
+    /// uniform). `None` when a centred mean is zero or two coincide.
+    pub gnc2_log_energy: Option<f64>,
+    /// The variance over class pairs of the same log-kernel values (`nc2g_log` of the
+    /// neural-collapse library: 0 when the normalised means are equidistant).
+    pub gnc2_log_variance: Option<f64>,
+    /// NC4 without a classifier: the fraction of samples whose nearest class mean
+    /// $\arg\min_k\|x_i-\mu_k\|$ is their own class (`None` without per-class sums).
+    pub ncc_accuracy: Option<f64>,
+    /// NC4 against the model's predictions, when given: the fraction of samples whose nearest
+    /// class mean is the predicted class.
+    pub ncc_agreement: Option<f64>,
+    /// The relative cut-off `rank_tolerance` used for the pseudo-inverse of $SS_b$.
+    pub rank_tolerance: f64,
+    /// $s_{\mathrm{rank}}/s_1$: the smallest kept singular value of $SS_b^{1/2}$ relative to the
+    /// largest. Close to `rank_tolerance` means a near-degenerate between-class scatter.
+    pub min_singular_ratio: f64,
+    /// NC5 (Ammar et al., "NECO: NEural Collapse based Out-of-distribution detection", ICLR
+    /// 2024; `orthogonality_deviation` of the neural-collapse library): the mean over classes
+    /// of $|\cos(\mu_k, \mu_G^{\mathrm{OOD}})|$, with the uncentred class means and the global
+    /// mean of an out-of-distribution set, when one is given ([`Separation::set_ood_mean`]).
+    pub ood_deviation: Option<f64>,
     /// Human-readable notes on undefined quantities.
     pub notes: Vec<String>,
     /// Class means (K×p, f64); see [`Separation::class_means`].
     #[serde(skip)]
     pub(crate) class_means: Mat<f64>,
+    /// Sufficient statistics of the grouped bootstrap, when kept.
+    #[serde(skip)]
+    pub(crate) bootstrap: Option<BootstrapGroups>,
 }
 
 impl Separation {
     /// The class means $\bar x_k$ as a K×p f64 matrix (row k = class k).
     pub fn class_means(&self) -> MatRef<'_, f64> {
         self.class_means.as_ref()
+    }
+
+    /// The grouped-bootstrap statistics of this layer ([`crate::bootstrap_law`]), when kept
+    /// (two-pass measurements with $8KG(1+r+r(r+1)/2) \le 64$ MiB).
+    pub fn bootstrap_groups(&self) -> Option<&BootstrapGroups> {
+        self.bootstrap.as_ref()
+    }
+
+    /// Sets NC5, [`Separation::ood_deviation`], from the global mean of this layer's features
+    /// on an out-of-distribution set.
+    ///
+    /// Errors: a length other than $p$ ([`GeometryError::ShapeMismatch`]), a non-finite
+    /// entry, a zero mean or a zero class mean ([`GeometryError::InvalidOption`]).
+    pub fn set_ood_mean(&mut self, ood_mean: &[f64]) -> Result<()> {
+        self.ood_deviation = Some(orthogonality_deviation(
+            self.class_means.as_ref(),
+            ood_mean,
+        )?);
+        Ok(())
     }
 }
 
@@ -152,26 +223,30 @@ pub fn separation<T: Scalar>(
     let counts = labels.counts();
     let means = class_means(x, labels.as_slice(), counts)?;
     let q = between_basis(means.as_ref(), counts, opts.rank_tolerance)?;
-    let within = project_within(x, labels.as_slice(), means.as_ref(), q.as_ref())?;
+    let plan = WithinPlan::new(Isa::selected(), means.as_ref(), counts, q.as_ref(), opts);
+    let within = project_within(x, &RowsOf::labels(labels.as_slice()), &plan)?;
     assemble(
         means,
         counts,
         q.as_ref(),
         within.scatter.as_ref(),
         within.sum_squares,
+        ProjectedWithin::class_stats_if(within.class_stats, &plan),
         opts,
     )
 }
 
 /// Final $O(pK^2)$ step shared by the batch and streaming paths: given class means, class
 /// sizes, the basis $Q$, the unnormalised projected within scatter
-/// $\sum_i Q^\top z_i z_i^\top Q$ and $\sum_i\|z_i\|^2$, produce every metric.
+/// $\sum_i Q^\top z_i z_i^\top Q$, $\sum_i\|z_i\|^2$ and, from two passes, the per-class sums,
+/// produce every metric.
 pub(crate) fn assemble(
     means: Mat<f64>,
     counts: &[usize],
     q: MatRef<'_, f64>,
     within_scatter: MatRef<'_, f64>,
     within_sum_squares: f64,
+    class_stats: Option<ClassStats>,
     opts: &SeparationOptions,
 ) -> Result<Separation> {
     let (k, p) = (means.nrows(), means.ncols());
@@ -181,13 +256,13 @@ pub(crate) fn assemble(
 
     let weighted = centred_means_weighted(means.as_ref(), counts);
     let unweighted = centred_means_unweighted(means.as_ref());
-    let (fuzziness, rank) = trace_against_pinv(
+    let (fuzziness, rank, min_singular_ratio) = trace_against_pinv(
         sw_q.as_ref(),
         (q.transpose() * &weighted).as_ref(),
         opts.rank_tolerance,
     )?;
     let sigma_b_factor = Mat::from_fn(p, k, |j, c| unweighted[(j, c)] / (k as f64).sqrt());
-    let (tr_nc1, rank_nc1) = trace_against_pinv(
+    let (tr_nc1, rank_nc1, _) = trace_against_pinv(
         sw_q.as_ref(),
         (q.transpose() * &sigma_b_factor).as_ref(),
         opts.rank_tolerance,
@@ -205,8 +280,17 @@ pub(crate) fn assemble(
                 .to_string(),
         );
     }
-    let etf_distance = etf_distance_of_gram(gram(unweighted.as_ref()).as_ref())
+    let centred_gram = gram(unweighted.as_ref());
+    let etf_distance = etf_distance_of_gram(centred_gram.as_ref())
         .ok_or(GeometryError::ZeroBetweenClass { num_classes: k })?;
+    let family = family_metrics(
+        centred_gram.as_ref(),
+        counts,
+        within_sum_squares / nf,
+        class_stats.as_ref(),
+        &mut notes,
+    );
+    let bootstrap = class_stats.and_then(|s| s.bootstrap);
     let result = Separation {
         dim: p,
         num_classes: k,
@@ -220,8 +304,20 @@ pub(crate) fn assemble(
         equinorm,
         equiangularity,
         etf_distance,
+        nc1_quotient: family.nc1_quotient,
+        cdnv: family.cdnv,
+        class_variance: family.class_variance,
+        class_fuzziness: family.class_fuzziness,
+        gnc2_log_energy: family.gnc2_log_energy,
+        gnc2_log_variance: family.gnc2_log_variance,
+        ncc_accuracy: family.ncc_accuracy,
+        ncc_agreement: family.ncc_agreement,
+        rank_tolerance: opts.rank_tolerance,
+        min_singular_ratio,
+        ood_deviation: None,
         notes,
         class_means: means,
+        bootstrap,
     };
     if !(result.fuzziness.is_finite() && result.nc1.is_finite() && result.trace_within.is_finite())
     {

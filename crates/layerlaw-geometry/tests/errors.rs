@@ -113,6 +113,7 @@ fn separation_rejects_shape_and_degenerate_inputs() {
             &labels,
             &SeparationOptions {
                 rank_tolerance: bad,
+                ..SeparationOptions::default()
             },
         )
         .unwrap_err();

@@ -145,6 +145,7 @@ fn no_layers_and_invalid_options() {
     assert!(separation_layers(&[], &labels, &opts).is_empty());
     let bad = SeparationOptions {
         rank_tolerance: 2.0,
+        ..SeparationOptions::default()
     };
     let out = separation_layers(&[x.as_ref().into(), x.as_ref().into()], &labels, &bad);
     assert_eq!(out.len(), 2);

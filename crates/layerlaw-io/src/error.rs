@@ -251,6 +251,18 @@ pub enum IoError {
         /// The value (NaN, inf or -inf).
         value: f64,
     },
+    /// The predictions array holds another number of values than the labels.
+    #[error("{}: the predictions {key:?} hold {len} values but there are {labels} labels", .path.display())]
+    PredictionsLength {
+        /// File at fault.
+        path: PathBuf,
+        /// Key of the predictions array.
+        key: String,
+        /// Its length.
+        len: usize,
+        /// Number of labels.
+        labels: usize,
+    },
     /// Nothing usable was selected.
     #[error("{}: no feature layers selected ({reason})", .path.display())]
     EmptySelection {

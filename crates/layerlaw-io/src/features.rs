@@ -23,6 +23,9 @@ pub struct Selection {
     pub classifier_weight: Option<String>,
     /// Key of the classifier bias $b \in \mathbb{R}^K$, if any.
     pub classifier_bias: Option<String>,
+    /// Key of the model's predicted classes (1-D integer, one per sample), if any: compared
+    /// with the nearest class centre of every layer (NC4 agreement).
+    pub predictions_key: Option<String>,
     /// When `layers` is `None`: skip, with a note, an array that looks like a layer but whose
     /// row count differs from the number of labels, instead of failing with
     /// [`IoError::MismatchedLayer`] (default `false`). See [`load_feature_set`].
@@ -36,6 +39,7 @@ impl Default for Selection {
             layers: None,
             classifier_weight: None,
             classifier_bias: None,
+            predictions_key: None,
             skip_mismatched: false,
         }
     }
@@ -97,6 +101,8 @@ pub struct FeatureSet {
     pub classifier_weight: Option<(usize, usize, Vec<f64>)>,
     /// Classifier bias (length $K$), if selected.
     pub classifier_bias: Option<Vec<f64>>,
+    /// The model's predicted class of every sample, if selected.
+    pub predictions: Option<Vec<i64>>,
     /// Human-readable notes: arrays skipped and conversions made.
     pub skipped: Vec<String>,
 }
@@ -160,6 +166,22 @@ pub(crate) fn select_features(raw: RawFile, sel: &Selection) -> Result<FeatureSe
         .as_deref()
         .map(|k| pool.take(k))
         .transpose()?;
+    let predictions = match sel.predictions_key.as_deref() {
+        None => None,
+        Some(key) => {
+            let array = pool.take(key)?;
+            let values = labels_to_int(&pool.path, array, &mut skipped)?;
+            if values.len() != n {
+                return Err(IoError::PredictionsLength {
+                    path: pool.path,
+                    key: key.to_string(),
+                    len: values.len(),
+                    labels: n,
+                });
+            }
+            Some(values)
+        }
+    };
 
     let selected = match &sel.layers {
         Some(keys) => explicit_layers(&mut pool, keys, &sel.labels_key, n, &mut skipped)?,
@@ -219,6 +241,7 @@ pub(crate) fn select_features(raw: RawFile, sel: &Selection) -> Result<FeatureSe
         labels,
         classifier_weight,
         classifier_bias,
+        predictions,
         skipped,
     })
 }

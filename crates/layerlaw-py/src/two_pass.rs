@@ -36,7 +36,10 @@ fn counts_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u64>> {
 }
 
 fn options(rank_tolerance: f64) -> SeparationOptions {
-    SeparationOptions { rank_tolerance }
+    SeparationOptions {
+        rank_tolerance,
+        ..SeparationOptions::default()
+    }
 }
 
 /// Pass 1 of one layer: class counts and float64 class sums (K×p).

@@ -79,7 +79,11 @@ impl PackedBasis {
     /// block of Q in use (at most 12 × 256 f64 = 24 KiB) stays in L1 for the whole tile
     /// instead of being streamed from L2 for every pair. `ahead` are the rows of the next
     /// tile: their cache lines are prefetched, one per line of this tile read, so they arrive
-    /// while this tile is computed. `scratch` is reused between calls.
+    /// while this tile is computed. Each row's r projections and squared norm are also written
+    /// to `rows_out` (r + 1 values per row, in order), for the per-class statistics.
+    /// `scratch` is reused between calls.
+    // The kernel's inputs and its three outputs, kept apart so the hot loop sees plain slices.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn centre_project_rows<T: Scalar>(
         &self,
         rows: &[&[T]],
@@ -87,12 +91,14 @@ impl PackedBasis {
         ahead: &[&[T]],
         scatter: &mut [f64],
         sum_squares: &mut f64,
+        rows_out: &mut [f64],
         scratch: &mut Vec<f64>,
     ) {
         assert!(rows.len() == means.len() && rows.len() <= TILE && !rows.is_empty());
         assert!(rows.iter().chain(ahead).all(|x| x.len() == self.p));
         assert!(means.iter().all(|m| m.len() == self.p));
         assert!(scatter.len() >= self.r * self.scatter_width());
+        assert!(rows_out.len() >= rows.len() * (self.r + 1));
         self.isa.dispatch(CentreProject {
             basis: self,
             rows,
@@ -100,6 +106,7 @@ impl PackedBasis {
             ahead,
             scatter,
             sum_squares,
+            rows_out,
             scratch,
         });
     }

@@ -30,6 +30,8 @@ pub(super) struct CentreProject<'a, T> {
     pub(super) ahead: &'a [&'a [T]],
     pub(super) scatter: &'a mut [f64],
     pub(super) sum_squares: &'a mut f64,
+    /// Per row t: its r projections $Q^\top z_t$, then $\|z_t\|^2$, at `t * (r + 1)`.
+    pub(super) rows_out: &'a mut [f64],
     pub(super) scratch: &'a mut Vec<f64>,
 }
 
@@ -60,6 +62,7 @@ impl<T: Scalar> Kernel for CentreProject<'_, T> {
             ahead,
             scatter,
             sum_squares,
+            rows_out,
             scratch,
         } = self;
         let (l, r, p, n) = (S::LANES, basis.r, basis.p, rows.len());
@@ -171,10 +174,14 @@ impl<T: Scalar> Kernel for CentreProject<'_, T> {
             unsafe {
                 let base = acc.add((t / 2) * width);
                 let side = t % 2;
+                let out = &mut rows_out[t * (r + 1)..(t + 1) * (r + 1)];
                 for (c, v) in proj.iter_mut().enumerate().take(r) {
                     *v = s.reduce_sum(s.load(base.add((side * r + c) * l)));
+                    out[c] = *v;
                 }
-                *sum_squares += s.reduce_sum(s.load(base.add((2 * r + side) * l)));
+                let norm = s.reduce_sum(s.load(base.add((2 * r + side) * l)));
+                out[r] = norm;
+                *sum_squares += norm;
                 let pp = proj.as_ptr();
                 for a in 0..r {
                     let pa = s.splat(*pp.add(a));
@@ -309,6 +316,10 @@ mod tests {
         (ss, scatter)
     }
 
+    fn mu_rows(means: &[Vec<f64>], t: usize) -> Vec<Vec<f64>> {
+        vec![means[t].clone()]
+    }
+
     /// Every level matches the naive sums, for f32 and f64 rows, tiles of 1 to 16 rows (odd:
     /// a lone last row), p with and without a partial block and above one column block, and r
     /// from 1 to 30 (one or several column groups), over two calls accumulating into one
@@ -360,19 +371,50 @@ mod tests {
                     }
                 };
                 let mut scratch = Vec::new();
+                let mut out = vec![0.0; n * (r + 1)];
                 let (mut ss, mut scatter) = (0.0, vec![0.0; r * sw]);
                 let xs: Vec<&[f64]> = rows.iter().map(|x| x.as_slice()).collect();
                 for half in [0, n] {
                     let ahead = &xs[n - half..][..n];
                     let (x, m) = (&xs[half..half + n], &mu[half..half + n]);
-                    packed.centre_project_rows(x, m, ahead, &mut scatter, &mut ss, &mut scratch);
+                    packed.centre_project_rows(
+                        x,
+                        m,
+                        ahead,
+                        &mut scatter,
+                        &mut ss,
+                        &mut out,
+                        &mut scratch,
+                    );
+                    // Each row's projections and squared norm, as the naive sums of that row.
+                    for t in 0..n {
+                        let (one_ss, one) =
+                            naive(&rows[half + t..][..1], &mu_rows(&means, half + t), &q);
+                        let got = &out[t * (r + 1)..(t + 1) * (r + 1)];
+                        assert!((got[r] - one_ss).abs() <= 1e-12 * (1.0 + one_ss), "{isa}");
+                        for a in 0..r {
+                            let want_sq = one[a * r + a];
+                            assert!(
+                                (got[a] * got[a] - want_sq).abs() <= 1e-10 * (1.0 + want_sq),
+                                "{isa} row {t} col {a}"
+                            );
+                        }
+                    }
                 }
                 check(ss, &scatter, want_ss, &want, "f64");
                 let (mut ss, mut scatter) = (0.0, vec![0.0; r * sw]);
                 let xs: Vec<&[f32]> = rows32.iter().map(|x| x.as_slice()).collect();
                 for half in [0, n] {
                     let (x, m) = (&xs[half..half + n], &mu[half..half + n]);
-                    packed.centre_project_rows(x, m, &[], &mut scatter, &mut ss, &mut scratch);
+                    packed.centre_project_rows(
+                        x,
+                        m,
+                        &[],
+                        &mut scatter,
+                        &mut ss,
+                        &mut out,
+                        &mut scratch,
+                    );
                 }
                 check(ss, &scatter, want_ss32, &want32, "f32");
             }

@@ -4,7 +4,7 @@ use faer::MatRef;
 
 use super::{check_batch, first_non_finite, in_batch, Basis};
 use crate::between::centred_means_unweighted;
-use crate::classifier::{nc3, ClassifierCollapse};
+use crate::classifier::{nc3, uniform_duality, ClassifierCollapse};
 use crate::error::{GeometryError, Result};
 use crate::layers::LayerFeatures;
 use crate::scalar::Scalar;
@@ -171,6 +171,7 @@ pub fn classifier_collapse(
     let nf = n as f64;
     Ok(ClassifierCollapse {
         nc3,
+        uniform_duality: uniform_duality(w, m.as_ref()),
         nc4: counts.disagree as f64 / nf,
         classifier_accuracy: counts.classifier_correct as f64 / nf,
         ncc_accuracy: counts.ncc_correct as f64 / nf,

@@ -59,6 +59,7 @@ use faer::{Mat, MatRef};
 
 use crate::between::between_basis;
 use crate::class_means::class_means;
+use crate::class_stats::ClassStatsPlan;
 use crate::error::{GeometryError, Result};
 use crate::layers::LayerFeatures;
 use crate::separation::SeparationOptions;
@@ -329,11 +330,13 @@ impl Pass1 {
             });
         }
         let q = between_basis(means.as_ref(), &counts, opts.rank_tolerance)?;
+        let stats = ClassStatsPlan::new(means.as_ref(), &counts, q.as_ref(), opts.rank_tolerance);
         Ok(Basis {
             fingerprint: self.fingerprint(opts),
             counts,
             means,
             q,
+            stats,
             opts: *opts,
         })
     }
@@ -366,6 +369,7 @@ pub struct Basis {
     pub(crate) counts: Vec<usize>,
     pub(crate) means: Mat<f64>,
     pub(crate) q: Mat<f64>,
+    pub(crate) stats: ClassStatsPlan,
     pub(crate) opts: SeparationOptions,
     pub(crate) fingerprint: u64,
 }
@@ -379,6 +383,24 @@ impl Basis {
     /// The orthonormal basis $Q$, p×r.
     pub fn q(&self) -> MatRef<'_, f64> {
         self.q.as_ref()
+    }
+
+    /// $L = S^{-1}U^\top$ (m×r row-major, m = `whiten().len() / rank()`): with
+    /// $Q^\top M_w = USV^\top$ (kept directions), $\|L\,Q^\top z\|^2 = z^\top SS_b^+ z$ for any
+    /// residual $z$, so the per-class fuzziness is $D_k = \frac1{n_k}\sum_{i:y_i=k}\|LQ^\top z_i\|^2$
+    /// ([`ClassStats::from_parts`](crate::ClassStats::from_parts) takes those sums).
+    pub fn whiten(&self) -> &[f64] {
+        self.stats.whiten()
+    }
+
+    /// Bootstrap groups per class that pass 2 keeps for this basis (0: none; see
+    /// [`crate::bootstrap_groups_for`]).
+    pub fn bootstrap_groups(&self) -> usize {
+        self.stats.groups()
+    }
+
+    pub(crate) fn stats_plan(&self) -> &ClassStatsPlan {
+        &self.stats
     }
 
     /// Class sizes $n_k$ of pass 1.

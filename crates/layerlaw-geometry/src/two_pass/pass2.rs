@@ -3,16 +3,22 @@
 use faer::Mat;
 
 use super::{add_counts, bincount, check_batch, first_non_finite, in_batch, Basis};
+use crate::class_stats::ClassStats;
 use crate::error::{GeometryError, Result};
+use crate::kernels::Isa;
 use crate::layers::LayerFeatures;
-use crate::projection::project_within;
+use crate::projection::{project_within, RowsOf, WithinPlan};
 use crate::separation::{assemble, Separation};
 
 /// Pass-2 state of one layer for a given [`Basis`]: with $z_i = x_i - \bar x_{y_i}$, the
 /// unnormalised projected within-class scatter $W = \sum_i (Q^\top z_i)(Q^\top z_i)^\top$
 /// (r×r, kept exactly symmetric), $\sum_i \|z_i\|^2$ and the class counts.
 ///
-/// Divided by $n$ these are $Q^\top SS_w Q$ and $\mathrm{Tr}\,SS_w$. Memory $8(r^2 + K)$ bytes.
+/// Divided by $n$ these are $Q^\top SS_w Q$ and $\mathrm{Tr}\,SS_w$. Memory $8(r^2 + K)$ bytes,
+/// plus the per-class sums ([`ClassStats`]: CDNV, per-class fuzziness, NCC and the bootstrap
+/// groups, $8KG(1 + r + r(r+1)/2)$ bytes with G ≤ 64 groups per class, at most 64 MiB). States
+/// made by [`Pass2::from_parts`] carry no per-class sums unless
+/// [`Pass2::with_class_stats`] adds them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pass2 {
     pub(crate) num_classes: usize,
@@ -24,6 +30,7 @@ pub struct Pass2 {
     pub(crate) scatter: Vec<f64>,
     pub(crate) sum_squares: f64,
     pub(crate) batches: u64,
+    pub(crate) class_stats: Option<ClassStats>,
 }
 
 impl Pass2 {
@@ -39,6 +46,10 @@ impl Pass2 {
             scatter: vec![0.0; r * r],
             sum_squares: 0.0,
             batches: 0,
+            class_stats: basis
+                .options()
+                .per_class
+                .then(|| ClassStats::new(basis.stats_plan())),
         }
     }
 
@@ -90,6 +101,7 @@ impl Pass2 {
             });
         }
         let mut state = Pass2::new(basis);
+        state.class_stats = None;
         state.counts = counts;
         for a in 0..r {
             for b in 0..=a {
@@ -114,14 +126,42 @@ impl Pass2 {
         rows: LayerFeatures<'_>,
         labels: &[usize],
     ) -> Result<()> {
+        self.update_with_predictions(basis, rows, labels, None)
+    }
+
+    /// [`Pass2::update`], also counting how often the nearest class mean is the model's
+    /// prediction (`predictions`, one class per row; [`Separation::ncc_agreement`]). A
+    /// prediction $\ge K$ or a length other than the labels' is an error of the batch.
+    pub fn update_with_predictions(
+        &mut self,
+        basis: &Basis,
+        rows: LayerFeatures<'_>,
+        labels: &[usize],
+        predictions: Option<&[usize]>,
+    ) -> Result<()> {
         self.check_basis(basis)?;
         let batch = self.batches;
         let (k, r) = (self.num_classes, self.rank);
         check_batch(&rows, labels, k, self.dim).map_err(|e| in_batch(batch, e))?;
+        if let Some(pred) = predictions {
+            check_predictions(pred, labels.len(), k).map_err(|e| in_batch(batch, e))?;
+        }
         if !labels.is_empty() {
+            let plan = WithinPlan::new(
+                Isa::selected(),
+                basis.means(),
+                basis.counts(),
+                basis.q(),
+                basis.options(),
+            );
+            let of = RowsOf {
+                labels,
+                predictions,
+                index_offset: self.counts.iter().sum(),
+            };
             let within = match rows {
-                LayerFeatures::F32(x) => project_within(x, labels, basis.means(), basis.q()),
-                LayerFeatures::F64(x) => project_within(x, labels, basis.means(), basis.q()),
+                LayerFeatures::F32(x) => project_within(x, &of, &plan),
+                LayerFeatures::F64(x) => project_within(x, &of, &plan),
             };
             let within = match within {
                 Ok(w) if w.sum_squares.is_finite() && w.scatter.is_all_finite() => w,
@@ -154,9 +194,37 @@ impl Pass2 {
             }
             self.counts = counts;
             self.sum_squares = sum_squares;
+            if let Some(stats) = self.class_stats.as_mut() {
+                stats.add(&within.class_stats);
+            }
         }
         self.batches += 1;
         Ok(())
+    }
+
+    /// Adds per-class sums computed elsewhere (e.g. by torch on a GPU, from the same rows as
+    /// the scatter; see [`ClassStats::from_parts`]) to a state made by [`Pass2::from_parts`].
+    ///
+    /// Errors: statistics of another number of classes or rank
+    /// ([`GeometryError::IncompatibleMerge`]).
+    pub fn with_class_stats(mut self, stats: ClassStats) -> Result<Pass2> {
+        if stats.num_classes() != self.num_classes || !stats.fits_rank(self.rank) {
+            return Err(GeometryError::IncompatibleMerge {
+                reason: format!(
+                    "per-class sums of {} classes do not fit a pass-2 state of {} classes and rank {}",
+                    stats.num_classes(),
+                    self.num_classes,
+                    self.rank
+                ),
+            });
+        }
+        self.class_stats = Some(stats);
+        Ok(self)
+    }
+
+    /// The per-class sums, when this state has them.
+    pub fn class_stats(&self) -> Option<&ClassStats> {
+        self.class_stats.as_ref()
     }
 
     /// Adds everything `other` has seen; both must belong to the same basis
@@ -181,6 +249,11 @@ impl Pass2 {
         }
         self.sum_squares += other.sum_squares;
         self.batches += other.batches;
+        // Per-class sums survive a merge only when both states have them.
+        match (self.class_stats.as_mut(), other.class_stats.as_ref()) {
+            (Some(a), Some(b)) => a.add(b),
+            _ => self.class_stats = None,
+        }
         Ok(())
     }
 
@@ -267,12 +340,35 @@ pub fn finish(basis: &Basis, pass2: &Pass2) -> Result<Separation> {
     }
     let r = pass2.rank;
     let scatter = Mat::from_fn(r, r, |a, b| pass2.scatter[a * r + b]);
+    let mut stats = pass2.class_stats.clone();
+    if let Some(b) = stats.as_mut().and_then(|s| s.bootstrap.as_mut()) {
+        b.centres = basis.stats_plan().centres().to_vec();
+    }
     assemble(
         basis.means.clone(),
         &basis.counts,
         basis.q(),
         scatter.as_ref(),
         pass2.sum_squares,
+        stats,
         basis.options(),
     )
+}
+
+/// Predictions of a batch of `rows` rows: as many as the labels, each below `k`.
+fn check_predictions(pred: &[usize], rows: usize, k: usize) -> Result<()> {
+    if pred.len() != rows {
+        return Err(GeometryError::LengthMismatch {
+            rows: pred.len(),
+            labels: rows,
+        });
+    }
+    if let Some((row, &value)) = pred.iter().enumerate().find(|(_, &p)| p >= k) {
+        return Err(GeometryError::LabelOutOfRange {
+            row,
+            value: i64::try_from(value).unwrap_or(i64::MAX),
+            num_classes: k,
+        });
+    }
+    Ok(())
 }
