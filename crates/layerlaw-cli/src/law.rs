@@ -252,11 +252,11 @@ pub fn run(args: &LawArgs) -> Result<(), CliError> {
     }
     if report.splits.is_empty() {
         print_layers(&layers.layers, layers.law.as_ref(), layers.balanced);
-        print_intervals(layers.law_intervals.as_ref());
-        print_family(&layers.layers);
     } else {
         print_splits(&views);
     }
+    print_intervals(layers.law_intervals.as_ref());
+    print_family(&layers.layers);
     println!(
         "train accuracy {:.4}, test accuracy {}, {:.1} s",
         report.train_accuracy,
