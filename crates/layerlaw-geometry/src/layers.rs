@@ -202,24 +202,10 @@ fn pass2(
 
 /// A length other than the labels', or a prediction $\ge K$.
 fn check_predictions(predictions: Option<&[usize]>, labels: &Labels) -> Result<()> {
-    let Some(pred) = predictions else {
-        return Ok(());
-    };
-    if pred.len() != labels.len() {
-        return Err(GeometryError::LengthMismatch {
-            rows: pred.len(),
-            labels: labels.len(),
-        });
+    match predictions {
+        None => Ok(()),
+        Some(pred) => crate::two_pass::check_predictions(pred, labels.len(), labels.num_classes()),
     }
-    let k = labels.num_classes();
-    if let Some((row, &value)) = pred.iter().enumerate().find(|(_, &p)| p >= k) {
-        return Err(GeometryError::LabelOutOfRange {
-            row,
-            value: i64::try_from(value).unwrap_or(i64::MAX),
-            num_classes: k,
-        });
-    }
-    Ok(())
 }
 
 /// Pass 2 of layer `a` and pass 1 of layer `b`, interleaved.

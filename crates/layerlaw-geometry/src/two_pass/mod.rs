@@ -53,6 +53,7 @@ mod bytes;
 mod pass2;
 
 pub use agreement::{classifier_collapse, CentreAgreement};
+pub(crate) use pass2::check_predictions;
 pub use pass2::{finish, Pass2};
 
 use faer::{Mat, MatRef};

@@ -356,7 +356,7 @@ pub fn finish(basis: &Basis, pass2: &Pass2) -> Result<Separation> {
 }
 
 /// Predictions of a batch of `rows` rows: as many as the labels, each below `k`.
-fn check_predictions(pred: &[usize], rows: usize, k: usize) -> Result<()> {
+pub(crate) fn check_predictions(pred: &[usize], rows: usize, k: usize) -> Result<()> {
     if pred.len() != rows {
         return Err(GeometryError::LengthMismatch {
             rows: pred.len(),
